@@ -21,6 +21,15 @@ export type ProceedingStatus =
       readonly reason: 'insufficient_assets' | 'extinction_of_liabilities' | 'other';
       readonly notice: BodaccNotice;
       readonly judgment: BodaccJudgment;
+    }
+  | {
+      /**
+       * A sauvegarde, redressement or plan whose latest judgment is more than ten years old: a plan cannot last
+       * longer (Code de commerce L626-12), so the proceeding is over even though no closing notice was found.
+       */
+      readonly kind: 'lapsed';
+      readonly notice: BodaccNotice;
+      readonly judgment: BodaccJudgment;
     };
 
 /** What BODACC tells about a company's solvency and existence, as of a date. */
