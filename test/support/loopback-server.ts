@@ -46,7 +46,11 @@ export const startStubServer = async (
       void Promise.resolve(handler(recorded)).then((reply) => {
         const send = (): void => {
           const body =
-            reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+            reply.body === undefined
+              ? ''
+              : typeof reply.body === 'string'
+                ? reply.body
+                : JSON.stringify(reply.body);
           res.writeHead(reply.status ?? 200, {
             'content-type': 'application/json; charset=utf-8',
             ...reply.headers,

@@ -8,13 +8,7 @@ export interface RegistryCall {
 
 /** Why a registry gave no usable answer. An outage is never a negative fact. */
 export type UnavailableReason =
-  | 'timeout'
-  | 'network'
-  | 'http_status'
-  | 'rate_limited'
-  | 'service_error'
-  | 'bad_payload'
-  | 'not_configured';
+  'timeout' | 'network' | 'http_status' | 'rate_limited' | 'service_error' | 'bad_payload' | 'not_configured';
 
 /** The typed "unavailable" value of every registry port: the assessment carries on without that source. */
 export interface RegistryUnavailable {

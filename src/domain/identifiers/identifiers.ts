@@ -35,6 +35,8 @@ export type SupplierId =
   | { readonly kind: 'vat'; readonly vat: VatNumber; readonly siren: Siren | null };
 
 const LA_POSTE_SIREN = '356000000';
+/** La Poste's head office, the one La Poste SIRET that keeps its Luhn key (digit sum 26). */
+const LA_POSTE_HEAD_OFFICE_SIRET = '35600000000048';
 
 const identifierError = (code: IdentifierErrorCode, message: string): IdentifierError =>
   Object.freeze({ code, message });
@@ -65,11 +67,16 @@ export const parseSiren = (input: string): Result<Siren, IdentifierError> => {
   const value = compact(input);
   if (value === '') return err(identifierError('IDENTIFIER_EMPTY', 'No identifier was given.'));
   if (!/^\d{9}$/.test(value)) {
-    return err(identifierError('IDENTIFIER_UNRECOGNISED', `"${value}" is not a SIREN: a SIREN has 9 digits.`));
+    return err(
+      identifierError('IDENTIFIER_UNRECOGNISED', `"${value}" is not a SIREN: a SIREN has 9 digits.`),
+    );
   }
   if (!luhnValid(value)) {
     return err(
-      identifierError('IDENTIFIER_BAD_CHECKSUM', `SIREN ${value} fails the Luhn check: a digit is probably mistyped.`),
+      identifierError(
+        'IDENTIFIER_BAD_CHECKSUM',
+        `SIREN ${value} fails the Luhn check: a digit is probably mistyped.`,
+      ),
     );
   }
   return ok(value as Siren);
@@ -79,7 +86,9 @@ export const parseSiret = (input: string): Result<Siret, IdentifierError> => {
   const value = compact(input);
   if (value === '') return err(identifierError('IDENTIFIER_EMPTY', 'No identifier was given.'));
   if (!/^\d{14}$/.test(value)) {
-    return err(identifierError('IDENTIFIER_UNRECOGNISED', `"${value}" is not a SIRET: a SIRET has 14 digits.`));
+    return err(
+      identifierError('IDENTIFIER_UNRECOGNISED', `"${value}" is not a SIRET: a SIRET has 14 digits.`),
+    );
   }
   const siren = value.slice(0, 9);
   if (!luhnValid(siren)) {
@@ -91,11 +100,15 @@ export const parseSiret = (input: string): Result<Siret, IdentifierError> => {
     );
   }
   // La Poste's establishments outnumber what a Luhn-keyed NIC can hold: INSEE checks the digit sum modulo 5.
-  const valid = siren === LA_POSTE_SIREN ? digitSum(value) % 5 === 0 : luhnValid(value);
+  const laPosteRule = siren === LA_POSTE_SIREN && value !== LA_POSTE_HEAD_OFFICE_SIRET;
+  const valid = laPosteRule ? digitSum(value) % 5 === 0 : luhnValid(value);
   if (!valid) {
-    const rule = siren === LA_POSTE_SIREN ? 'the La Poste rule (digit sum a multiple of 5)' : 'the Luhn check';
+    const rule = laPosteRule ? 'the La Poste rule (digit sum a multiple of 5)' : 'the Luhn check';
     return err(
-      identifierError('IDENTIFIER_BAD_CHECKSUM', `SIRET ${value} fails ${rule}: a digit is probably mistyped.`),
+      identifierError(
+        'IDENTIFIER_BAD_CHECKSUM',
+        `SIRET ${value} fails ${rule}: a digit is probably mistyped.`,
+      ),
     );
   }
   return ok(value as Siret);
@@ -104,7 +117,8 @@ export const parseSiret = (input: string): Result<Siret, IdentifierError> => {
 export const sirenOfSiret = (siret: Siret): Siren => siret.slice(0, 9) as Siren;
 
 /** The numeric French VAT key of a SIREN: (12 + 3 × (SIREN mod 97)) mod 97, two digits. */
-export const frenchVatKey = (siren: Siren): string => String((12 + 3 * (Number(siren) % 97)) % 97).padStart(2, '0');
+export const frenchVatKey = (siren: Siren): string =>
+  String((12 + 3 * (Number(siren) % 97)) % 97).padStart(2, '0');
 
 /** The French VAT number derived from a SIREN: a candidate only, since not every company is VAT-registered. */
 export const frenchVatFromSiren = (siren: Siren): VatNumber =>
