@@ -102,11 +102,7 @@ export const retryAfterSeconds = (headers: Headers, nowMs: number): number | nul
 };
 
 /** The unavailable value for an HTTP status a registry should not have answered (429, 5xx, 401, ...). */
-export const statusUnavailable = (
-  registry: string,
-  reply: HttpReply,
-  nowMs: number,
-): RegistryUnavailable =>
+export const statusUnavailable = (registry: string, reply: HttpReply, nowMs: number): RegistryUnavailable =>
   reply.status === 429
     ? unavailable('rate_limited', `${registry} answered HTTP 429`, {
         status: 429,
