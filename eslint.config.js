@@ -34,6 +34,16 @@ export default tseslint.config(
     rules: { 'no-restricted-syntax': ['error', ...noClockNoRandom] },
   },
   {
+    files: ['src/**/*.ts'],
+    ignores: ['src/config/**', 'src/main/**'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Only src/config reads the environment.' },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.cjs'],
     extends: [tseslint.configs.disableTypeChecked],
   },

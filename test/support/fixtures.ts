@@ -6,8 +6,7 @@ const dir = new URL('../fixtures/registries/', import.meta.url);
 export const recorded = (file: string): unknown => {
   const parsed = JSON.parse(readFileSync(new URL(file, dir), 'utf8')) as unknown;
   if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && '_comment' in parsed) {
-    const { _comment: _ignored, ...rest } = parsed as Record<string, unknown>;
-    return rest;
+    return Object.fromEntries(Object.entries(parsed).filter(([key]) => key !== '_comment'));
   }
   return parsed;
 };

@@ -76,7 +76,12 @@ export const startStubServer = async (
     close: async () => {
       for (const timer of timers) clearTimeout(timer);
       server.closeAllConnections();
-      await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        server.close((e) => {
+          if (e) reject(e);
+          else resolve();
+        }),
+      );
     },
   };
 };

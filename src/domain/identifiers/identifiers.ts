@@ -15,13 +15,17 @@ export interface VatNumber {
   readonly national: string;
 }
 
-export type IdentifierErrorCode =
-  | 'IDENTIFIER_EMPTY'
-  | 'IDENTIFIER_UNRECOGNISED'
-  | 'IDENTIFIER_BAD_CHECKSUM'
-  | 'VAT_UNKNOWN_COUNTRY'
-  | 'VAT_BAD_FORMAT'
-  | 'VAT_KEY_MISMATCH';
+/** Stable codes of identifier errors: public API, listed in docs/errors.md. */
+export const IDENTIFIER_ERROR_CODES = [
+  'IDENTIFIER_EMPTY',
+  'IDENTIFIER_UNRECOGNISED',
+  'IDENTIFIER_BAD_CHECKSUM',
+  'VAT_UNKNOWN_COUNTRY',
+  'VAT_BAD_FORMAT',
+  'VAT_KEY_MISMATCH',
+] as const;
+
+export type IdentifierErrorCode = (typeof IDENTIFIER_ERROR_CODES)[number];
 
 export interface IdentifierError {
   readonly code: IdentifierErrorCode;
