@@ -1,0 +1,111 @@
+/**
+ * Assessments per second and latency against the registry sandbox, every source answering after 50 ms of
+ * injected latency, 20 assessments in flight. Target: p50 within 1.2 times the slowest source (60 ms).
+ * Usage: npm run bench:assess [-- --total 1000 --concurrency 20 --latency 50]
+ */
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import { loadConfig } from '#app/config/config.ts';
+import { compose } from '#app/main/compose.ts';
+import { percentile, round, startSandboxProcess } from './support.ts';
+
+const { values } = parseArgs({
+  options: {
+    total: { type: 'string', default: '1000' },
+    concurrency: { type: 'string', default: '20' },
+    latency: { type: 'string', default: '50' },
+  },
+});
+const total = Number(values.total);
+const concurrency = Number(values.concurrency);
+const latencyMs = Number(values.latency);
+
+// A mix of the sandbox's scenarios, so every adapter's parsing and every verdict path is exercised.
+const SUBJECTS = ['552032534', '35600000000048', '812345676', '900000019', '300025764', 'PL7740001454'];
+
+const sandbox = await startSandboxProcess();
+await sandbox.setFaults(
+  Object.fromEntries(['insee', 'recherche', 'bodacc', 'vies'].map((s) => [s, [{ latencyMs }]])),
+);
+const config = loadConfig({
+  VIGILANCE_RECHERCHE_URL: sandbox.baseUrl,
+  VIGILANCE_BODACC_URL: sandbox.baseUrl,
+  VIGILANCE_VIES_URL: `${sandbox.baseUrl}/taxation_customs/vies/rest-api`,
+  VIGILANCE_INSEE_URL: `${sandbox.baseUrl}/api-sirene/3.11`,
+});
+if (!config.ok) throw new Error(config.error.message);
+const app = await compose(config.value);
+const assess = app.useCases.assessSupplier;
+
+const runOne = async (i: number): Promise<{ ms: number; verdict: string; grey: boolean }> => {
+  const started = performance.now();
+  const result = await assess({
+    identifier: SUBJECTS[i % SUBJECTS.length] ?? '552032534',
+    correlationId: `bench-${i}`,
+  });
+  const ms = performance.now() - started;
+  if (!result.ok) throw new Error(result.error.message);
+  return {
+    ms,
+    verdict: result.value.verdict,
+    grey: result.value.sources.some((s) => s.status === 'unavailable'),
+  };
+};
+
+const runBatch = async (count: number): Promise<{ ms: number; verdict: string; grey: boolean }[]> => {
+  const results: { ms: number; verdict: string; grey: boolean }[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next;
+      next += 1;
+      results.push(await runOne(i));
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return results;
+};
+
+await runBatch(Math.min(100, total)); // warm-up: connections, JIT
+const cpuBefore = process.cpuUsage();
+const wallStart = performance.now();
+const results = await runBatch(total);
+const wallMs = performance.now() - wallStart;
+const cpu = process.cpuUsage(cpuBefore);
+await app.close();
+await sandbox.stop();
+
+const latencies = results.map((r) => r.ms).sort((a, b) => a - b);
+const figures = {
+  bench: 'assess',
+  total,
+  concurrency,
+  sourceLatencyMs: latencyMs,
+  assessmentsPerSecond: round((total * 1000) / wallMs),
+  p50Ms: round(percentile(latencies, 50)),
+  p95Ms: round(percentile(latencies, 95)),
+  p99Ms: round(percentile(latencies, 99)),
+  maxMs: round(latencies.at(-1) ?? Number.NaN),
+  p50OverSlowestSource: round(percentile(latencies, 50) / latencyMs, 2),
+  cpuMsPerAssessment: round((cpu.user + cpu.system) / 1000 / total, 2),
+  unavailableSources: results.filter((r) => r.grey).length,
+  verdicts: results.reduce<Record<string, number>>(
+    (acc, r) => ({ ...acc, [r.verdict]: (acc[r.verdict] ?? 0) + 1 }),
+    {},
+  ),
+  node: process.version,
+};
+
+console.log(
+  `Assessments against the sandbox (${latencyMs} ms per source, ${concurrency} in flight, ${total} runs)`,
+);
+console.log(`  throughput         ${figures.assessmentsPerSecond} assessments/s`);
+console.log(
+  `  latency p50 / p95  ${figures.p50Ms} ms / ${figures.p95Ms} ms (p99 ${figures.p99Ms}, max ${figures.maxMs})`,
+);
+console.log(`  p50 / slowest src  ${figures.p50OverSlowestSource} (target <= 1.2)`);
+console.log(`  CPU per assessment ${figures.cpuMsPerAssessment} ms (client process; the sandbox runs apart)`);
+console.log(
+  `  sources unavailable in ${figures.unavailableSources} runs; verdicts ${JSON.stringify(figures.verdicts)}`,
+);
+console.log(JSON.stringify(figures));

@@ -1,0 +1,116 @@
+import { parseArgs } from 'node:util';
+
+export type Lang = 'fr' | 'en';
+
+export type Command =
+  | {
+      readonly kind: 'assess';
+      readonly identifier: string;
+      readonly vat: string | null;
+      readonly json: boolean;
+      readonly lang: Lang;
+      readonly registries: 'live' | 'sandbox' | null;
+      readonly sandboxDir: string | null;
+    }
+  | { readonly kind: 'sandbox'; readonly host: string; readonly port: number; readonly dir: string | null }
+  | { readonly kind: 'help' };
+
+export interface UsageError {
+  readonly code: 'CLI_USAGE';
+  readonly message: string;
+}
+
+export const USAGE = `Usage:
+  vigilance assess <siren|siret|vat> [--vat <number>] [--json] [--lang en|fr]
+                   [--registries live|sandbox] [--sandbox-dir <dir>]
+  vigilance sandbox [--port 4010] [--host 127.0.0.1] [--dir <fixtures>]
+  vigilance help
+
+Exit codes: 0 a verdict was produced (any colour), 2 invalid input, 3 internal error.`;
+
+const usage = (message: string): UsageError => ({ code: 'CLI_USAGE', message });
+
+/** Reads the command line; never touches the network or the environment. */
+export const parseCommand = (
+  argv: readonly string[],
+): { ok: true; command: Command } | { ok: false; error: UsageError } => {
+  const [name, ...rest] = argv;
+  try {
+    switch (name) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        return { ok: true, command: { kind: 'help' } };
+      case 'assess': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          strict: true,
+          options: {
+            vat: { type: 'string' },
+            json: { type: 'boolean', default: false },
+            lang: { type: 'string', default: 'en' },
+            registries: { type: 'string' },
+            'sandbox-dir': { type: 'string' },
+          },
+        });
+        if (positionals.length !== 1 || positionals[0] === undefined) {
+          return {
+            ok: false,
+            error: usage('assess takes exactly one identifier: a SIREN, a SIRET or a VAT number.'),
+          };
+        }
+        if (values.lang !== 'en' && values.lang !== 'fr') {
+          return { ok: false, error: usage(`--lang must be "en" or "fr", not "${values.lang}".`) };
+        }
+        const registries = values.registries ?? (values['sandbox-dir'] === undefined ? null : 'sandbox');
+        if (registries !== null && registries !== 'live' && registries !== 'sandbox') {
+          return {
+            ok: false,
+            error: usage(`--registries must be "live" or "sandbox", not "${registries}".`),
+          };
+        }
+        if (registries === 'live' && values['sandbox-dir'] !== undefined) {
+          return { ok: false, error: usage('--sandbox-dir goes with --registries sandbox.') };
+        }
+        return {
+          ok: true,
+          command: {
+            kind: 'assess',
+            identifier: positionals[0],
+            vat: values.vat ?? null,
+            json: values.json,
+            lang: values.lang,
+            registries,
+            sandboxDir: values['sandbox-dir'] ?? null,
+          },
+        };
+      }
+      case 'sandbox': {
+        const { values } = parseArgs({
+          args: rest,
+          allowPositionals: false,
+          strict: true,
+          options: {
+            port: { type: 'string', default: '4010' },
+            host: { type: 'string', default: '127.0.0.1' },
+            dir: { type: 'string' },
+          },
+        });
+        if (!/^\d+$/.test(values.port) || Number(values.port) > 65535) {
+          return { ok: false, error: usage(`--port must be a port number, not "${values.port}".`) };
+        }
+        return {
+          ok: true,
+          command: { kind: 'sandbox', host: values.host, port: Number(values.port), dir: values.dir ?? null },
+        };
+      }
+      default:
+        return { ok: false, error: usage(`Unknown command "${name}".`) };
+    }
+  } catch (error) {
+    // parseArgs throws on unknown options and missing values: that is the user's input, not a fault.
+    return { ok: false, error: usage(error instanceof Error ? error.message : 'Invalid arguments.') };
+  }
+};

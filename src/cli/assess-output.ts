@@ -1,0 +1,100 @@
+import type { Assessment } from '#app/domain/assessment.ts';
+import type { Lang } from './args.ts';
+
+const VERDICT_TEXT = {
+  en: {
+    GREEN: 'GREEN  no blocking signal, every source answered',
+    RED: 'RED    at least one blocking signal',
+    GREY: 'GREY   no blocking signal, but a source did not answer',
+  },
+  fr: {
+    GREEN: 'VERT   aucun signal bloquant, toutes les sources ont répondu',
+    RED: 'ROUGE  au moins un signal bloquant',
+    GREY: 'GRIS   aucun signal bloquant, mais une source n’a pas répondu',
+  },
+} as const;
+
+const LABELS = {
+  en: {
+    title: 'Supplier assessment',
+    verdict: 'Verdict',
+    policy: 'Policy',
+    assessedAt: 'Assessed at',
+    signals: 'Signals',
+    none: '(none)',
+    sources: 'Sources',
+    header: ['SEVERITY', 'SOURCE', 'CODE', 'SUMMARY'],
+    sourceHeader: ['SOURCE', 'STATUS', 'TIME', 'DETAIL'],
+  },
+  fr: {
+    title: 'Évaluation fournisseur',
+    verdict: 'Verdict',
+    policy: 'Politique',
+    assessedAt: 'Évalué le',
+    signals: 'Signaux',
+    none: '(aucun)',
+    sources: 'Sources',
+    header: ['GRAVITÉ', 'SOURCE', 'CODE', 'RÉSUMÉ'],
+    sourceHeader: ['SOURCE', 'ÉTAT', 'DURÉE', 'DÉTAIL'],
+  },
+} as const;
+
+const table = (rows: readonly (readonly string[])[]): string => {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .map((line) => `  ${line}`)
+    .join('\n');
+};
+
+/** The human-readable report: verdict, signals, and each source's status and timing. */
+export const renderAssessment = (a: Assessment, lang: Lang): string => {
+  const l = LABELS[lang];
+  const s = a.subject;
+  const ids = [
+    s.siren === null ? null : `SIREN ${s.siren}`,
+    s.siret === null ? null : `SIRET ${s.siret}`,
+    s.vat === null
+      ? null
+      : `TVA/VAT ${s.vat}${s.vatOrigin === 'derived' ? (lang === 'fr' ? ' (calculé)' : ' (derived)') : ''}`,
+  ].filter((x): x is string => x !== null);
+  const signalRows = a.signals.map((sig) => [sig.severity, sig.source, sig.code, sig.summary[lang]]);
+  const sourceRows = a.sources.map((src) => [
+    src.name,
+    src.status,
+    src.durationMs === null ? '-' : `${src.durationMs} ms`,
+    src.status === 'ok' ? (src.provider ?? '') : (src.reason ?? ''),
+  ]);
+  return [
+    `${l.title}: ${s.name ?? '?'}`,
+    `  ${ids.join(' · ')}`,
+    '',
+    `${l.verdict}      ${VERDICT_TEXT[lang][a.verdict]}`,
+    `${l.policy}${' '.repeat(Math.max(1, 12 - l.policy.length))}${a.policyVersion}`,
+    `${l.assessedAt}${' '.repeat(Math.max(1, 12 - l.assessedAt.length))}${a.assessedAt}`,
+    '',
+    l.signals,
+    signalRows.length === 0 ? `  ${l.none}` : table([l.header, ...signalRows]),
+    '',
+    l.sources,
+    table([l.sourceHeader, ...sourceRows]),
+    '',
+  ].join('\n');
+};
+
+/** The machine-readable report: the assessment as it is, with the correlation id that followed it. */
+export const assessmentDocument = (a: Assessment, correlationId: string): object => ({
+  verdict: a.verdict,
+  policyVersion: a.policyVersion,
+  assessedAt: a.assessedAt,
+  correlationId,
+  subject: a.subject,
+  signals: a.signals,
+  sources: a.sources,
+});

@@ -1,0 +1,104 @@
+import { err, ok, type Result } from '#app/domain/result.ts';
+
+export type SireneChoice = 'auto' | 'insee' | 'recherche';
+
+export interface RegistryEndpoint {
+  readonly baseUrl: string | null;
+  readonly timeoutMs: number;
+}
+
+/** The product's settings, read once from the environment, validated and frozen. */
+export interface Config {
+  readonly registries: {
+    /** `live`: the public APIs; `sandbox`: the registry sandbox started in-process on a free loopback port. */
+    readonly mode: 'live' | 'sandbox';
+    /** Fixture directory of the in-process sandbox; null for the built-in set. */
+    readonly sandboxDir: string | null;
+    /** Which SIRENE service answers: INSEE when a key is set (auto), or the keyless Recherche d'entreprises. */
+    readonly sirene: SireneChoice;
+    readonly inseeApiKey: string | null;
+    /** Base URLs default to the public APIs (null here) unless overridden. */
+    readonly insee: RegistryEndpoint;
+    readonly recherche: RegistryEndpoint;
+    readonly bodacc: RegistryEndpoint;
+    readonly vies: RegistryEndpoint;
+  };
+  readonly userAgent: string;
+}
+
+export interface ConfigError {
+  readonly code: 'CONFIG_INVALID';
+  readonly message: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const USER_AGENT = 'Vigilance/0.1 (supplier compliance checks)';
+
+const DEFAULT_TIMEOUT_MS = 8000;
+
+const problem = (message: string): Result<never, ConfigError> => err({ code: 'CONFIG_INVALID', message });
+
+const positiveInt = (env: Env, name: string, fallback: number): Result<number, ConfigError> => {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return ok(fallback);
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) <= 0) {
+    return problem(`${name} must be a positive whole number of milliseconds, not "${raw}".`);
+  }
+  return ok(Number(raw));
+};
+
+const url = (env: Env, name: string): Result<string | null, ConfigError> => {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return ok(null);
+  if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) {
+    return problem(`${name} must be an http(s) URL, not "${raw}".`);
+  }
+  return ok(raw.replace(/\/+$/, ''));
+};
+
+/** Reads the environment (section "Configuration" of the README). Unknown values are errors, not defaults. */
+export const loadConfig = (env: Env): Result<Config, ConfigError> => {
+  const mode = env.VIGILANCE_REGISTRIES?.trim() ?? 'live';
+  if (mode !== 'live' && mode !== 'sandbox') {
+    return problem(`VIGILANCE_REGISTRIES must be "live" or "sandbox", not "${mode}".`);
+  }
+  const sirene = env.VIGILANCE_SIRENE?.trim() ?? 'auto';
+  if (sirene !== 'auto' && sirene !== 'insee' && sirene !== 'recherche') {
+    return problem(`VIGILANCE_SIRENE must be "auto", "insee" or "recherche", not "${sirene}".`);
+  }
+  const timeout = positiveInt(env, 'VIGILANCE_REGISTRY_TIMEOUT_MS', DEFAULT_TIMEOUT_MS);
+  if (!timeout.ok) return timeout;
+  const endpoints: Record<'insee' | 'recherche' | 'bodacc' | 'vies', RegistryEndpoint> = {
+    insee: { baseUrl: null, timeoutMs: timeout.value },
+    recherche: { baseUrl: null, timeoutMs: timeout.value },
+    bodacc: { baseUrl: null, timeoutMs: timeout.value },
+    vies: { baseUrl: null, timeoutMs: timeout.value },
+  };
+  for (const name of ['insee', 'recherche', 'bodacc', 'vies'] as const) {
+    const upper = name.toUpperCase();
+    const base = url(env, `VIGILANCE_${upper}_URL`);
+    if (!base.ok) return base;
+    const t = positiveInt(env, `VIGILANCE_${upper}_TIMEOUT_MS`, timeout.value);
+    if (!t.ok) return t;
+    endpoints[name] = Object.freeze({ baseUrl: base.value, timeoutMs: t.value });
+  }
+  const key = env.INSEE_API_KEY?.trim();
+  const inseeApiKey = key === undefined || key === '' ? null : key;
+  if (sirene === 'insee' && inseeApiKey === null && mode === 'live') {
+    return problem('VIGILANCE_SIRENE=insee needs INSEE_API_KEY (a key from portail-api.insee.fr).');
+  }
+  const sandboxDir = env.VIGILANCE_SANDBOX_DIR?.trim();
+  return ok(
+    Object.freeze({
+      registries: Object.freeze({
+        mode,
+        sandboxDir: sandboxDir === undefined || sandboxDir === '' ? null : sandboxDir,
+        sirene,
+        inseeApiKey,
+        ...endpoints,
+      }),
+      userAgent: USER_AGENT,
+    }),
+  );
+};
