@@ -21,7 +21,7 @@ const concurrency = Number(values.concurrency);
 const latencyMs = Number(values.latency);
 
 // A mix of the sandbox's scenarios, so every adapter's parsing and every verdict path is exercised.
-const SUBJECTS = ['552032534', '35600000000048', '812345676', '900000019', '300025764', 'PL7740001454'];
+const SUBJECTS = ['552032534', '35600000000048', '528437916', '382514792', '300025764', 'PL7740001454'];
 
 const sandbox = await startSandboxProcess();
 await sandbox.setFaults(

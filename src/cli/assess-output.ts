@@ -17,6 +17,8 @@ const VERDICT_TEXT = {
 const LABELS = {
   en: {
     title: 'Supplier assessment',
+    vat: 'VAT',
+    derived: 'derived from the SIREN',
     verdict: 'Verdict',
     policy: 'Policy',
     assessedAt: 'Assessed at',
@@ -28,6 +30,8 @@ const LABELS = {
   },
   fr: {
     title: 'Évaluation fournisseur',
+    vat: 'TVA',
+    derived: 'calculé depuis le SIREN',
     verdict: 'Verdict',
     policy: 'Politique',
     assessedAt: 'Évalué le',
@@ -60,9 +64,7 @@ export const renderAssessment = (a: Assessment, lang: Lang): string => {
   const ids = [
     s.siren === null ? null : `SIREN ${s.siren}`,
     s.siret === null ? null : `SIRET ${s.siret}`,
-    s.vat === null
-      ? null
-      : `TVA/VAT ${s.vat}${s.vatOrigin === 'derived' ? (lang === 'fr' ? ' (calculé)' : ' (derived)') : ''}`,
+    s.vat === null ? null : `${l.vat} ${s.vat}${s.vatOrigin === 'derived' ? ` (${l.derived})` : ''}`,
   ].filter((x): x is string => x !== null);
   const signalRows = a.signals.map((sig) => [sig.severity, sig.source, sig.code, sig.summary[lang]]);
   const sourceRows = a.sources.map((src) => [
@@ -75,9 +77,9 @@ export const renderAssessment = (a: Assessment, lang: Lang): string => {
     `${l.title}: ${s.name ?? '?'}`,
     `  ${ids.join(' · ')}`,
     '',
-    `${l.verdict}      ${VERDICT_TEXT[lang][a.verdict]}`,
-    `${l.policy}${' '.repeat(Math.max(1, 12 - l.policy.length))}${a.policyVersion}`,
-    `${l.assessedAt}${' '.repeat(Math.max(1, 12 - l.assessedAt.length))}${a.assessedAt}`,
+    `${l.verdict.padEnd(13)}${VERDICT_TEXT[lang][a.verdict]}`,
+    `${l.policy.padEnd(13)}${a.policyVersion}`,
+    `${l.assessedAt.padEnd(13)}${a.assessedAt}`,
     '',
     l.signals,
     signalRows.length === 0 ? `  ${l.none}` : table([l.header, ...signalRows]),

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { parseCommand, USAGE } from '#app/cli/args.ts';
 import { EXIT, runAssess, type Output } from '#app/cli/run.ts';
 import { loadConfig } from '#app/config/config.ts';
@@ -16,6 +17,14 @@ const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     return EXIT.INVALID_INPUT;
   }
   const command = parsed.command;
+  const dir =
+    command.kind === 'sandbox' ? command.dir : command.kind === 'assess' ? command.sandboxDir : null;
+  if (dir !== null && !isDirectory(dir)) {
+    io.err(
+      `vigilance: CLI_USAGE: the sandbox fixture directory "${dir}" does not exist or is not a directory.`,
+    );
+    return EXIT.INVALID_INPUT;
+  }
   switch (command.kind) {
     case 'help':
       io.out(USAGE);
@@ -53,6 +62,14 @@ const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
         await app.close();
       }
     }
+  }
+};
+
+const isDirectory = (path: string): boolean => {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 };
 
