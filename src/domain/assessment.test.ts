@@ -9,6 +9,7 @@ import {
 } from './identifiers/identifiers.ts';
 import { POLICY_V1 } from './policy.ts';
 import { namesMatch } from './derive-signals.ts';
+import { danone } from '../../test/support/facts.ts';
 
 const AT = '2026-11-29T09:00:00.000Z';
 const SIREN = '552032534' as Siren;
@@ -19,24 +20,7 @@ const idOf = (text: string): SupplierId => {
   return parsed.value;
 };
 
-const company = (over: Partial<CompanyFound> = {}): CompanyFacts => ({
-  kind: 'found',
-  provider: 'recherche',
-  siren: SIREN,
-  duplicateOf: null,
-  name: 'DANONE',
-  diffusion: 'public',
-  state: 'active',
-  ceasedOn: null,
-  createdOn: '1955-01-01',
-  legalCategory: '5599',
-  activity: '70.10Z',
-  headOfficeSiret: '55203253400703',
-  vatNumbers: ['FR27552032534'],
-  establishment: null,
-  sourceUrl: 'https://recherche.example/search?q=552032534',
-  ...over,
-});
+const company = (over: Partial<CompanyFound> = {}): CompanyFacts => danone(over);
 
 const notice = (over: Partial<BodaccNotice>): BodaccNotice => ({
   id: 'A202500000001',

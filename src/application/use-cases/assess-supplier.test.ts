@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CompanyFacts, InsolvencyFacts, VatFacts } from '#app/domain/facts.ts';
 import { ok } from '#app/domain/result.ts';
+import { danone } from '../../../test/support/facts.ts';
 import { createManualClock } from '../../../test/support/manual-clock.ts';
 import type { CompanyQuery, CompanyRegistry } from '../ports/company-registry.ts';
 import type { InsolvencyRegistry } from '../ports/insolvency-registry.ts';
@@ -38,23 +39,7 @@ const controlledRegistries = () => {
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-const companyFacts: CompanyFacts = {
-  kind: 'found',
-  provider: 'recherche',
-  siren: '552032534' as never,
-  duplicateOf: null,
-  name: 'DANONE',
-  diffusion: 'public',
-  state: 'active',
-  ceasedOn: null,
-  createdOn: '1955-01-01',
-  legalCategory: '5599',
-  activity: '70.10Z',
-  headOfficeSiret: null,
-  vatNumbers: [],
-  establishment: null,
-  sourceUrl: 'u',
-};
+const companyFacts: CompanyFacts = danone({ headOfficeSiret: null, vatNumbers: [] });
 
 describe('assessSupplier', () => {
   it('queries the three sources concurrently: the slowest sets the duration, not the sum', async () => {
