@@ -7,7 +7,10 @@ const noClockNoRandom = [
     selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
     message: 'Time comes from the Clock port.',
   },
-  { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Time comes from the Clock port.' },
+  {
+    selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+    message: 'Time comes from the Clock port.',
+  },
   {
     selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']",
     message: 'Randomness comes from the IdGenerator port.',

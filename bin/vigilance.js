@@ -1,2 +1,2 @@
 #!/usr/bin/env node
-import "../src/main/cli.ts";
+import '../src/main/cli.ts';
