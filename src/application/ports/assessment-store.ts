@@ -1,0 +1,31 @@
+import type { Assessment } from '#app/domain/assessment.ts';
+
+export type AssessmentState = 'COMPLETE' | 'AWAITING_SOURCES';
+
+/** An assessment as kept: who asked, for which account, and what was concluded. */
+export interface StoredAssessment {
+  readonly id: string;
+  readonly accountId: string;
+  readonly actorId: string | null;
+  /** When it was made; also its partition (assessments are partitioned by month). */
+  readonly createdAt: string;
+  readonly state: AssessmentState;
+  readonly idempotencyKey: string | null;
+  readonly correlationId: string | null;
+  readonly assessment: Assessment;
+}
+
+/** How to find a supplier's past assessments: by SIREN for a French company, by VAT number otherwise. */
+export type SubjectKey = { readonly siren: string } | { readonly vat: string };
+
+/**
+ * Assessments, scoped by account: no method ever returns another account's assessment.
+ *
+ * `save` inserts (an id is saved once; uniqueness across partitions is the UniquenessRegistry's job, in the same
+ * transaction). `history` lists newest first.
+ */
+export interface AssessmentStore {
+  save(record: StoredAssessment): Promise<void>;
+  get(accountId: string, id: string): Promise<StoredAssessment | null>;
+  history(accountId: string, subject: SubjectKey, options?: { readonly limit?: number }): Promise<readonly StoredAssessment[]>;
+}
