@@ -98,6 +98,8 @@ $$;
 create table assessments (
   id uuid not null,
   created_at timestamptz not null,
+  -- When the registries were asked; created_at is when the assessment was kept (they differ on re-evaluation).
+  assessed_at timestamptz not null,
   account_id uuid not null references customer_accounts (id),
   actor_id uuid references users (id),
   subject_query text not null,

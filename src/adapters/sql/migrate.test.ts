@@ -37,8 +37,8 @@ describeOnEachDatabase('migrations and partitions', (target) => {
     expect(await ensurePartitions(t.db, new Date('2026-11-30T00:00:00Z'))).toEqual([]);
     const insert = (id: string, at: string) =>
       t.db.query(
-        `insert into assessments (id, created_at, account_id, subject_query, verdict, policy_version, state, subject, signals, sources)
-           values ($1, $2::timestamptz, '00000000-0000-4000-8000-000000000001', 'q', 'GREEN', 'v1', 'COMPLETE', '{}', '[]', '[]')`,
+        `insert into assessments (id, created_at, assessed_at, account_id, subject_query, verdict, policy_version, state, subject, signals, sources)
+           values ($1, $2::timestamptz, $2::timestamptz, '00000000-0000-4000-8000-000000000001', 'q', 'GREEN', 'v1', 'COMPLETE', '{}', '[]', '[]')`,
         [id, at],
       );
     await insert('11111111-1111-4111-8111-111111111111', '2026-11-30T23:59:59.999Z');

@@ -1,0 +1,121 @@
+import type {
+  AssessmentState,
+  AssessmentStore,
+  StoredAssessment,
+  SubjectKey,
+} from '#app/application/ports/assessment-store.ts';
+import type { Assessment, SourceReport, Subject } from '#app/domain/assessment.ts';
+import type { Verdict } from '#app/domain/policy.ts';
+import type { Signal } from '#app/domain/signals.ts';
+import type { SqlExecutor } from './database.ts';
+
+const DEFAULT_HISTORY_LIMIT = 50;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+type AssessmentRow = {
+  readonly id: string;
+  readonly created_at: string;
+  readonly assessed_at: string;
+  readonly account_id: string;
+  readonly actor_id: string | null;
+  readonly verdict: Verdict;
+  readonly policy_version: string;
+  readonly state: AssessmentState;
+  readonly subject: Subject;
+  readonly signals: readonly Signal[];
+  readonly sources: readonly SourceReport[];
+  readonly idempotency_key: string | null;
+  readonly correlation_id: string | null;
+};
+
+const COLUMNS = `id, created_at, assessed_at, account_id, actor_id, verdict, policy_version, state, subject, signals, sources,
+  idempotency_key, correlation_id`;
+
+const fromRow = (row: AssessmentRow): StoredAssessment => {
+  const assessment: Assessment = {
+    subject: row.subject,
+    verdict: row.verdict,
+    policyVersion: row.policy_version,
+    signals: row.signals,
+    sources: row.sources,
+    assessedAt: row.assessed_at,
+  };
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    actorId: row.actor_id,
+    createdAt: row.created_at,
+    state: row.state,
+    idempotencyKey: row.idempotency_key,
+    correlationId: row.correlation_id,
+    assessment,
+  };
+};
+
+const historyLimit = (limit: number | undefined): number => {
+  const value = limit ?? DEFAULT_HISTORY_LIMIT;
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new RangeError('A history limit is a positive integer.');
+  return value;
+};
+
+/**
+ * The AssessmentStore on the month-partitioned `assessments` table, for PostgreSQL and PGlite alike. Every read is
+ * scoped by account. The assessment's subject, signals and per-source reports are kept whole as JSONB, so `get`
+ * returns what was saved; `createdAt` comes back in canonical ISO form (`toISOString`), and ids that are not
+ * UUIDs find nothing. `history` lists newest first (ties by id), 50 by default.
+ */
+export const createSqlAssessmentStore = (db: SqlExecutor): AssessmentStore => ({
+  save: async (record) => {
+    const { assessment } = record;
+    await db.query(
+      `insert into assessments (id, created_at, assessed_at, account_id, actor_id, subject_query, siren, siret, vat,
+         verdict, policy_version, state, subject, signals, sources, idempotency_key, correlation_id)
+       values ($1, $2::timestamptz, $3::timestamptz, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb,
+         $15::jsonb, $16, $17)`,
+      [
+        record.id,
+        record.createdAt,
+        assessment.assessedAt,
+        record.accountId,
+        record.actorId,
+        assessment.subject.query,
+        assessment.subject.siren,
+        assessment.subject.siret,
+        assessment.subject.vat,
+        assessment.verdict,
+        assessment.policyVersion,
+        record.state,
+        JSON.stringify(assessment.subject),
+        JSON.stringify(assessment.signals),
+        JSON.stringify(assessment.sources),
+        record.idempotencyKey,
+        record.correlationId,
+      ],
+    );
+  },
+
+  get: async (accountId, id) => {
+    if (!UUID.test(accountId) || !UUID.test(id)) return null;
+    const [row] = await db.query<AssessmentRow>(
+      `select ${COLUMNS} from assessments where account_id = $1 and id = $2`,
+      [accountId, id],
+    );
+    return row === undefined ? null : fromRow(row);
+  },
+
+  history: async (accountId, subject: SubjectKey, options = {}) => {
+    const limit = historyLimit(options.limit);
+    if (!UUID.test(accountId)) return [];
+    const [column, value] = 'siren' in subject ? ['siren', subject.siren] : ['vat', subject.vat];
+    const rows = await db.query<AssessmentRow>(
+      `select ${COLUMNS} from assessments
+        where account_id = $1 and ${column} = $2
+        order by created_at desc, id desc
+        limit $3`,
+      [accountId, value, limit],
+    );
+    return rows.map(fromRow);
+  },
+});
