@@ -266,7 +266,7 @@ export const classifyJudgment = (judgment: BodaccJudgment): JudgmentReading => {
  * Drops what BODACC itself withdrew: an annulation removes itself and its target, a rectificatif removes its
  * target (it replaces it), a "rétractation sur tierce opposition" judgment removes itself and its target.
  */
-const stillStanding = (notices: readonly BodaccNotice[]): readonly BodaccNotice[] => {
+export const stillStanding = (notices: readonly BodaccNotice[]): readonly BodaccNotice[] => {
   const removed = new Set<string>();
   for (const notice of notices) {
     const retraction = notice.judgment !== null && folded(notice.judgment.family).includes(RETRACTION);
@@ -279,7 +279,7 @@ const stillStanding = (notices: readonly BodaccNotice[]): readonly BodaccNotice[
 };
 
 /** The judgment's own date; its publication date when BODACC gave none we can read (a judgment precedes it). */
-const judgmentDate = (notice: BodaccNotice, judgment: BodaccJudgment): string =>
+export const judgmentDate = (notice: BodaccNotice, judgment: BodaccJudgment): string =>
   judgment.date ?? notice.publishedOn;
 
 const descending = (a: string, b: string): number => (a < b ? 1 : a > b ? -1 : 0);
@@ -293,7 +293,7 @@ interface Classified {
   readonly reading: JudgmentReading;
 }
 
-const byJudgmentDesc = (a: Classified, b: Classified): number =>
+export const byJudgmentDesc = (a: Classified, b: Classified): number =>
   descending(judgmentDate(a.notice, a.judgment), judgmentDate(b.notice, b.judgment)) ||
   byPublicationDesc(a.notice, b.notice);
 
