@@ -31,7 +31,8 @@ module.exports = {
     {
       name: 'adapter-families-are-independent',
       severity: 'error',
-      comment: 'Except the two database drivers, which hand the shared query layer (adapters/sql) its client.',
+      comment:
+        'Except the two database drivers, which hand the shared query layer (adapters/sql) its client.',
       from: { path: '^src/adapters/([^/]+)/', pathNot: TEST },
       to: { path: '^src/adapters/', pathNot: ['^src/adapters/$1/', '^src/adapters/sql/database\\.ts$'] },
     },

@@ -11,7 +11,18 @@ export type Command =
       readonly lang: Lang;
       readonly registries: 'live' | 'sandbox' | null;
       readonly sandboxDir: string | null;
+      readonly idempotencyKey: string | null;
     }
+  | { readonly kind: 'history'; readonly identifier: string; readonly json: boolean; readonly limit: number }
+  | {
+      readonly kind: 'state';
+      readonly identifier: string;
+      readonly json: boolean;
+      readonly validAt: string | null;
+      readonly knownAt: string | null;
+    }
+  | { readonly kind: 'audit-verify'; readonly json: boolean }
+  | { readonly kind: 'migrate' }
   | { readonly kind: 'sandbox'; readonly host: string; readonly port: number; readonly dir: string | null }
   | { readonly kind: 'help' };
 
@@ -22,11 +33,15 @@ export interface UsageError {
 
 export const USAGE = `Usage:
   vigilance assess <siren|siret|vat> [--vat <number>] [--json] [--lang en|fr]
-                   [--registries live|sandbox] [--sandbox-dir <dir>]
+                   [--registries live|sandbox] [--sandbox-dir <dir>] [--idempotency-key <key>]
+  vigilance history <siren|siret|vat> [--json] [--limit 20]
+  vigilance state <siren|siret|vat> [--valid-at <date>] [--known-at <date|instant>] [--json]
+  vigilance audit verify [--json]
+  vigilance migrate
   vigilance sandbox [--port 4010] [--host 127.0.0.1] [--dir <fixtures>]
   vigilance help
 
-Exit codes: 0 a verdict was produced (any colour), 2 invalid input, 3 internal error.`;
+Exit codes: 0 done (any verdict), 1 audit chain broken, 2 invalid input, 3 internal error.`;
 
 const usage = (message: string): UsageError => ({ code: 'CLI_USAGE', message });
 
@@ -53,6 +68,7 @@ export const parseCommand = (
             lang: { type: 'string', default: 'en' },
             registries: { type: 'string' },
             'sandbox-dir': { type: 'string' },
+            'idempotency-key': { type: 'string' },
           },
         });
         if (positionals.length !== 1 || positionals[0] === undefined) {
@@ -84,8 +100,76 @@ export const parseCommand = (
             lang: values.lang,
             registries,
             sandboxDir: values['sandbox-dir'] ?? null,
+            idempotencyKey: values['idempotency-key'] ?? null,
           },
         };
+      }
+      case 'history': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          strict: true,
+          options: { json: { type: 'boolean', default: false }, limit: { type: 'string', default: '20' } },
+        });
+        if (positionals.length !== 1 || positionals[0] === undefined) {
+          return { ok: false, error: usage('history takes exactly one identifier.') };
+        }
+        if (!/^\d+$/.test(values.limit) || Number(values.limit) < 1 || Number(values.limit) > 1000) {
+          return {
+            ok: false,
+            error: usage(`--limit must be a whole number from 1 to 1000, not "${values.limit}".`),
+          };
+        }
+        return {
+          ok: true,
+          command: {
+            kind: 'history',
+            identifier: positionals[0],
+            json: values.json,
+            limit: Number(values.limit),
+          },
+        };
+      }
+      case 'state': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          strict: true,
+          options: {
+            json: { type: 'boolean', default: false },
+            'valid-at': { type: 'string' },
+            'known-at': { type: 'string' },
+          },
+        });
+        if (positionals.length !== 1 || positionals[0] === undefined) {
+          return { ok: false, error: usage('state takes exactly one identifier.') };
+        }
+        return {
+          ok: true,
+          command: {
+            kind: 'state',
+            identifier: positionals[0],
+            json: values.json,
+            validAt: values['valid-at'] ?? null,
+            knownAt: values['known-at'] ?? null,
+          },
+        };
+      }
+      case 'audit': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          strict: true,
+          options: { json: { type: 'boolean', default: false } },
+        });
+        if (positionals.length !== 1 || positionals[0] !== 'verify') {
+          return { ok: false, error: usage('audit takes one subcommand: verify.') };
+        }
+        return { ok: true, command: { kind: 'audit-verify', json: values.json } };
+      }
+      case 'migrate': {
+        parseArgs({ args: rest, allowPositionals: false, strict: true, options: {} });
+        return { ok: true, command: { kind: 'migrate' } };
       }
       case 'sandbox': {
         const { values } = parseArgs({

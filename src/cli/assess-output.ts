@@ -22,6 +22,7 @@ const LABELS = {
     verdict: 'Verdict',
     policy: 'Policy',
     assessedAt: 'Assessed at',
+    id: 'Assessment',
     signals: 'Signals',
     none: '(none)',
     sources: 'Sources',
@@ -35,6 +36,7 @@ const LABELS = {
     verdict: 'Verdict',
     policy: 'Politique',
     assessedAt: 'Évalué le',
+    id: 'Évaluation',
     signals: 'Signaux',
     none: '(aucun)',
     sources: 'Sources',
@@ -58,7 +60,7 @@ const table = (rows: readonly (readonly string[])[]): string => {
 };
 
 /** The human-readable report: verdict, signals, and each source's status and timing. */
-export const renderAssessment = (a: Assessment, lang: Lang): string => {
+export const renderAssessment = (a: Assessment, lang: Lang, assessmentId: string | null = null): string => {
   const l = LABELS[lang];
   const s = a.subject;
   const ids = [
@@ -80,6 +82,7 @@ export const renderAssessment = (a: Assessment, lang: Lang): string => {
     `${l.verdict.padEnd(13)}${VERDICT_TEXT[lang][a.verdict]}`,
     `${l.policy.padEnd(13)}${a.policyVersion}`,
     `${l.assessedAt.padEnd(13)}${a.assessedAt}`,
+    ...(assessmentId === null ? [] : [`${l.id.padEnd(13)}${assessmentId}`]),
     '',
     l.signals,
     signalRows.length === 0 ? `  ${l.none}` : table([l.header, ...signalRows]),
@@ -100,3 +103,66 @@ export const assessmentDocument = (a: Assessment, correlationId: string): object
   signals: a.signals,
   sources: a.sources,
 });
+
+export interface HistoryRow {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly verdict: string;
+  readonly state: string;
+  readonly subject: { readonly name: string | null };
+  readonly sources: readonly { readonly name: string; readonly status: string }[];
+}
+
+/** Past assessments, newest first, one line each. */
+export const renderHistory = (rows: readonly HistoryRow[]): string =>
+  rows.length === 0
+    ? 'No assessment of this supplier in this account.'
+    : table([
+        ['DATE', 'VERDICT', 'STATE', 'SOURCES', 'ASSESSMENT'],
+        ...rows.map((r) => [
+          r.createdAt,
+          r.verdict,
+          r.state,
+          r.sources.map((s) => `${s.name}:${s.status}`).join(' '),
+          r.id,
+        ]),
+      ]);
+
+export interface StateView {
+  readonly validAt: string;
+  readonly knownAt: string;
+  readonly subjects: readonly string[];
+  readonly facts: readonly {
+    readonly subject: string;
+    readonly source: string;
+    readonly factKind: string;
+    readonly value: unknown;
+    readonly validFrom: string;
+    readonly validTo: string | null;
+    readonly sysFrom: string;
+  }[];
+}
+
+/** The bitemporal state: each fact true at the legal date, as known then, with its business and system times. */
+export const renderState = (state: StateView): string =>
+  [
+    `State of ${state.subjects.join(', ')}`,
+    `  true at  ${state.validAt}`,
+    `  known at ${state.knownAt}`,
+    '',
+    state.facts.length === 0
+      ? '  Nothing was known about it then.'
+      : table([
+          ['SUBJECT', 'SOURCE', 'FACT', 'VALUE', 'VALID FROM', 'VALID TO', 'KNOWN SINCE'],
+          ...state.facts.map((f) => [
+            f.subject,
+            f.source,
+            f.factKind,
+            JSON.stringify(f.value),
+            f.validFrom,
+            f.validTo ?? '-',
+            f.sysFrom,
+          ]),
+        ]),
+    '',
+  ].join('\n');

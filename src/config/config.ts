@@ -23,6 +23,12 @@ export interface Config {
     readonly bodacc: RegistryEndpoint;
     readonly vies: RegistryEndpoint;
   };
+  readonly database: {
+    /** PostgreSQL when set; otherwise embedded PGlite in `dataDir`. */
+    readonly url: string | null;
+    /** Where the embedded database (and, later, keys and reports) live. */
+    readonly dataDir: string;
+  };
   readonly userAgent: string;
 }
 
@@ -89,6 +95,11 @@ export const loadConfig = (env: Env): Result<Config, ConfigError> => {
     return problem('VIGILANCE_SIRENE=insee needs INSEE_API_KEY (a key from portail-api.insee.fr).');
   }
   const sandboxDir = env.VIGILANCE_SANDBOX_DIR?.trim();
+  const databaseUrl = env.DATABASE_URL?.trim() ?? '';
+  if (databaseUrl !== '' && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    return problem('DATABASE_URL must be a postgres:// or postgresql:// URL.');
+  }
+  const dataDir = env.VIGILANCE_DATA_DIR?.trim() ?? '';
   return ok(
     Object.freeze({
       registries: Object.freeze({
@@ -97,6 +108,10 @@ export const loadConfig = (env: Env): Result<Config, ConfigError> => {
         sirene,
         inseeApiKey,
         ...endpoints,
+      }),
+      database: Object.freeze({
+        url: databaseUrl === '' ? null : databaseUrl,
+        dataDir: dataDir === '' ? '.vigilance' : dataDir,
       }),
       userAgent: USER_AGENT,
     }),

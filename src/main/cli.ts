@@ -1,9 +1,22 @@
 import { statSync } from 'node:fs';
-import { parseCommand, USAGE } from '#app/cli/args.ts';
-import { EXIT, runAssess, type Output } from '#app/cli/run.ts';
+import { parseCommand, USAGE, type Command } from '#app/cli/args.ts';
+import {
+  EXIT,
+  runAssess,
+  runAuditVerify,
+  runHistory,
+  runState,
+  type Caller,
+  type Output,
+} from '#app/cli/run.ts';
 import { loadConfig } from '#app/config/config.ts';
 import { BUILT_IN_FIXTURES_DIR, startSandbox } from '#app/sandbox/server.ts';
-import { compose } from './compose.ts';
+import { migrate } from '#app/adapters/sql/migrate.ts';
+import { ensurePartitions } from '#app/adapters/sql/partitions.ts';
+import { openPgliteDatabase } from '#app/adapters/pglite/database.ts';
+import { openPostgresDatabase } from '#app/adapters/postgres/database.ts';
+import { InfrastructureError } from '#app/application/ports/infrastructure-error.ts';
+import { compose, LOCAL_ACCOUNT_ID, LOCAL_USER_ID, type App } from './compose.ts';
 
 /** The `vigilance` command's entry point: the only place that touches argv, the environment and exit codes. */
 const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> => {
@@ -45,24 +58,78 @@ const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       await sandbox.close();
       return EXIT.OK;
     }
-    case 'assess': {
+    case 'migrate': {
+      const config = loadConfig(env);
+      if (!config.ok) return configProblem(config.error.message, io);
+      const { url, dataDir } = config.value.database;
+      const db = url === null ? await openPgliteDatabase({ dataDir }) : openPostgresDatabase({ url });
+      try {
+        const applied = await migrate(db);
+        const created = await ensurePartitions(db, new Date());
+        io.out(
+          `${url === null ? `Embedded database in ${dataDir}` : 'PostgreSQL'}: ` +
+            (applied.length === 0 ? 'schema up to date' : `applied ${applied.join(', ')}`) +
+            (created.length === 0 ? '' : `; created partitions ${created.join(', ')}`),
+        );
+        return EXIT.OK;
+      } finally {
+        await db.close();
+      }
+    }
+    case 'assess':
+    case 'history':
+    case 'state':
+    case 'audit-verify': {
       const config = loadConfig({
         ...env,
-        ...(command.registries === null ? {} : { VIGILANCE_REGISTRIES: command.registries }),
-        ...(command.sandboxDir === null ? {} : { VIGILANCE_SANDBOX_DIR: command.sandboxDir }),
+        ...(command.kind === 'assess' && command.registries !== null
+          ? { VIGILANCE_REGISTRIES: command.registries }
+          : {}),
+        ...(command.kind === 'assess' && command.sandboxDir !== null
+          ? { VIGILANCE_SANDBOX_DIR: command.sandboxDir }
+          : {}),
       });
-      if (!config.ok) {
-        io.err(`vigilance: ${config.error.code}: ${config.error.message}`);
-        return EXIT.INVALID_INPUT;
-      }
-      const app = await compose(config.value);
+      if (!config.ok) return configProblem(config.error.message, io);
+      // Only assess talks to the registries: the other commands read what was stored.
+      const app = await compose(
+        command.kind === 'assess'
+          ? config.value
+          : { ...config.value, registries: { ...config.value.registries, mode: 'live' } },
+      );
       try {
-        return await runAssess(command, app.useCases.assessSupplier, app.ids.newId(), io);
+        return await runWithApp(command, app, io);
       } finally {
         await app.close();
       }
     }
   }
+};
+
+const runWithApp = (
+  command: Extract<Command, { kind: 'assess' | 'history' | 'state' | 'audit-verify' }>,
+  app: App,
+  io: Output,
+): Promise<number> => {
+  const caller: Caller = {
+    accountId: LOCAL_ACCOUNT_ID,
+    actorId: LOCAL_USER_ID,
+    correlationId: app.ids.newId(),
+  };
+  switch (command.kind) {
+    case 'assess':
+      return runAssess(command, app.useCases.assessSupplier, caller, io);
+    case 'history':
+      return runHistory(command, app.useCases.listAssessments, caller, io);
+    case 'state':
+      return runState(command, app.useCases.getSupplierState, io);
+    case 'audit-verify':
+      return runAuditVerify(command, app.useCases.verifyAuditLog, io);
+  }
+};
+
+const configProblem = (message: string, io: Output): number => {
+  io.err(`vigilance: CONFIG_INVALID: ${message}`);
+  return EXIT.INVALID_INPUT;
 };
 
 const isDirectory = (path: string): boolean => {
@@ -78,9 +145,9 @@ main(process.argv.slice(2), process.env).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(
-      `vigilance: internal error: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
+    // A known fault says what to do (DATABASE_LOCKED, DATABASE_NOT_MIGRATED...); anything else is a bug.
+    const label = error instanceof InfrastructureError ? error.code : 'internal error';
+    process.stderr.write(`vigilance: ${label}: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = EXIT.INTERNAL;
   },
 );

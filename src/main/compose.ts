@@ -1,9 +1,16 @@
 import type { Clock } from '#app/application/ports/clock.ts';
 import type { CompanyRegistry } from '#app/application/ports/company-registry.ts';
 import type { IdGenerator } from '#app/application/ports/id-generator.ts';
+import { InfrastructureError } from '#app/application/ports/infrastructure-error.ts';
 import type { InsolvencyRegistry } from '#app/application/ports/insolvency-registry.ts';
 import type { VatRegistry } from '#app/application/ports/vat-registry.ts';
 import { makeAssessSupplier, type AssessSupplier } from '#app/application/use-cases/assess-supplier.ts';
+import { makeListAssessments, type ListAssessments } from '#app/application/use-cases/list-assessments.ts';
+import { makeGetSupplierState, type GetSupplierState } from '#app/application/use-cases/supplier-state.ts';
+import { makeVerifyAuditLog } from '#app/application/use-cases/verify-audit-log.ts';
+import type { AuditVerification } from '#app/application/ports/audit-log.ts';
+import { openPgliteDatabase } from '#app/adapters/pglite/database.ts';
+import { openPostgresDatabase } from '#app/adapters/postgres/database.ts';
 import { BODACC_BASE_URL, createBodaccInsolvencyRegistry } from '#app/adapters/registries/bodacc.ts';
 import { createInseeCompanyRegistry, INSEE_BASE_URL } from '#app/adapters/registries/insee-sirene.ts';
 import {
@@ -11,13 +18,24 @@ import {
   RECHERCHE_BASE_URL,
 } from '#app/adapters/registries/recherche-entreprises.ts';
 import { createViesVatRegistry, VIES_BASE_URL } from '#app/adapters/registries/vies.ts';
+import type { SqlDatabase } from '#app/adapters/sql/database.ts';
+import { migrate, readMigrations } from '#app/adapters/sql/migrate.ts';
+import { ensurePartitions } from '#app/adapters/sql/partitions.ts';
+import { createSqlStores, createSqlUnitOfWork } from '#app/adapters/sql/unit-of-work.ts';
 import { createSystemClock } from '#app/adapters/system/clock.ts';
 import { createUuidGenerator } from '#app/adapters/system/id-generator.ts';
 import type { Config } from '#app/config/config.ts';
 import { BUILT_IN_FIXTURES_DIR, startSandbox } from '#app/sandbox/server.ts';
 
+/** The account and user the CLI acts as until login exists (seeded by the first migration). */
+export const LOCAL_ACCOUNT_ID = '00000000-0000-4000-8000-000000000001';
+export const LOCAL_USER_ID = '00000000-0000-4000-8000-000000000002';
+
 export interface UseCases {
   readonly assessSupplier: AssessSupplier;
+  readonly listAssessments: ListAssessments;
+  readonly getSupplierState: GetSupplierState;
+  readonly verifyAuditLog: () => Promise<AuditVerification>;
 }
 
 export interface App {
@@ -36,54 +54,148 @@ export interface Overrides {
   readonly companyRegistry?: CompanyRegistry;
   readonly insolvencyRegistry?: InsolvencyRegistry;
   readonly vatRegistry?: VatRegistry;
+  /** An open, migrated database (e.g. in-memory PGlite); compose neither migrates nor closes it. */
+  readonly database?: SqlDatabase;
 }
 
-/** The composition root: builds every adapter from the configuration and wires the use cases. */
-export const compose = async (config: Config, overrides: Overrides = {}): Promise<App> => {
-  const closers: (() => Promise<void>)[] = [];
-  const clock = overrides.clock ?? createSystemClock();
-  const ids = overrides.ids ?? createUuidGenerator();
-  const reg = config.registries;
+export interface ComposeOptions {
+  /** Long-running processes keep the monthly partitions ahead of time with a periodic task. */
+  readonly maintenanceIntervalMs?: number;
+}
 
-  let urls = {
-    insee: reg.insee.baseUrl ?? INSEE_BASE_URL,
-    recherche: reg.recherche.baseUrl ?? RECHERCHE_BASE_URL,
-    bodacc: reg.bodacc.baseUrl ?? BODACC_BASE_URL,
-    vies: reg.vies.baseUrl ?? VIES_BASE_URL,
-  };
-  if (reg.mode === 'sandbox') {
-    const sandbox = await startSandbox({ dir: reg.sandboxDir ?? BUILT_IN_FIXTURES_DIR, port: 0 });
-    closers.push(() => sandbox.close());
-    urls = { ...sandbox.urls };
+/** How often long-running processes check that the coming months' partitions exist. */
+export const PARTITION_MAINTENANCE_INTERVAL_MS = 6 * 60 * 60 * 1000;
+
+/**
+ * Opens the configured database: PostgreSQL when DATABASE_URL is set (it must have been migrated with
+ * `vigilance migrate`: DATABASE_NOT_MIGRATED otherwise), else embedded PGlite in the data directory, migrated
+ * on the spot. The current and next months' partitions are made sure of either way.
+ */
+export const openDatabase = async (config: Config, clock: Clock): Promise<SqlDatabase> => {
+  const { url, dataDir } = config.database;
+  const db = url === null ? await openPgliteDatabase({ dataDir }) : openPostgresDatabase({ url });
+  try {
+    if (url === null) await migrate(db);
+    else await assertMigrated(db);
+    await ensurePartitions(db, clock.now());
+    return db;
+  } catch (error) {
+    await db.close();
+    throw error;
   }
+};
 
-  const http = (name: 'insee' | 'recherche' | 'bodacc' | 'vies') => ({
-    baseUrl: urls[name],
-    timeoutMs: reg[name].timeoutMs,
-    userAgent: config.userAgent,
-  });
-  const useInsee = reg.sirene === 'insee' || (reg.sirene === 'auto' && reg.inseeApiKey !== null);
-  const companyRegistry =
-    overrides.companyRegistry ??
-    (useInsee
-      ? createInseeCompanyRegistry(
-          { clock },
-          // The sandbox only checks that a key is sent, like the real API does before it checks the key itself.
-          { ...http('insee'), apiKey: reg.inseeApiKey ?? 'sandbox' },
+const assertMigrated = async (db: SqlDatabase): Promise<void> => {
+  const [row] = await db.query<{ present: boolean }>(
+    "select to_regclass('schema_migrations') is not null as present",
+  );
+  const applied =
+    row?.present === true
+      ? new Set(
+          (await db.query<{ version: string }>('select version from schema_migrations')).map(
+            (r) => r.version,
+          ),
         )
-      : createRechercheCompanyRegistry({ clock }, http('recherche')));
-  const insolvencyRegistry =
-    overrides.insolvencyRegistry ?? createBodaccInsolvencyRegistry({ clock }, http('bodacc'));
-  const vatRegistry = overrides.vatRegistry ?? createViesVatRegistry({ clock }, http('vies'));
+      : new Set<string>();
+  const missing = readMigrations().filter((m) => !applied.has(m.version));
+  if (missing.length > 0) {
+    throw new InfrastructureError(
+      'DATABASE_NOT_MIGRATED',
+      `The PostgreSQL database lacks ${String(missing.length)} migration(s); run \`vigilance migrate\` first.`,
+    );
+  }
+};
 
-  return {
-    useCases: {
-      assessSupplier: makeAssessSupplier({ companyRegistry, insolvencyRegistry, vatRegistry, clock }),
-    },
-    ids,
-    registryUrls: urls,
-    close: async () => {
-      for (const close of closers.reverse()) await close();
-    },
+/** The composition root: builds every adapter from the configuration and wires the use cases. */
+export const compose = async (
+  config: Config,
+  overrides: Overrides = {},
+  options: ComposeOptions = {},
+): Promise<App> => {
+  const closers: (() => Promise<void>)[] = [];
+  const close = async (): Promise<void> => {
+    for (const closer of closers.reverse()) await closer();
   };
+  try {
+    const clock = overrides.clock ?? createSystemClock();
+    const ids = overrides.ids ?? createUuidGenerator();
+    const reg = config.registries;
+
+    let urls = {
+      insee: reg.insee.baseUrl ?? INSEE_BASE_URL,
+      recherche: reg.recherche.baseUrl ?? RECHERCHE_BASE_URL,
+      bodacc: reg.bodacc.baseUrl ?? BODACC_BASE_URL,
+      vies: reg.vies.baseUrl ?? VIES_BASE_URL,
+    };
+    if (reg.mode === 'sandbox') {
+      const sandbox = await startSandbox({ dir: reg.sandboxDir ?? BUILT_IN_FIXTURES_DIR, port: 0 });
+      closers.push(() => sandbox.close());
+      urls = { ...sandbox.urls };
+    }
+
+    let db = overrides.database;
+    if (db === undefined) {
+      const opened = await openDatabase(config, clock);
+      closers.push(() => opened.close());
+      db = opened;
+    }
+    if (options.maintenanceIntervalMs !== undefined) {
+      const database = db;
+      const timer = setInterval(() => {
+        // A failed run is retried at the next tick; the default partition holds rows meanwhile.
+        ensurePartitions(database, clock.now()).catch(() => undefined);
+      }, options.maintenanceIntervalMs);
+      timer.unref();
+      closers.push(() => {
+        clearInterval(timer);
+        return Promise.resolve();
+      });
+    }
+
+    const http = (name: 'insee' | 'recherche' | 'bodacc' | 'vies') => ({
+      baseUrl: urls[name],
+      timeoutMs: reg[name].timeoutMs,
+      userAgent: config.userAgent,
+    });
+    const useInsee = reg.sirene === 'insee' || (reg.sirene === 'auto' && reg.inseeApiKey !== null);
+    const companyRegistry =
+      overrides.companyRegistry ??
+      (useInsee
+        ? createInseeCompanyRegistry(
+            { clock },
+            // The sandbox only checks that a key is sent, like the real API does before it checks the key itself.
+            { ...http('insee'), apiKey: reg.inseeApiKey ?? 'sandbox' },
+          )
+        : createRechercheCompanyRegistry({ clock }, http('recherche')));
+    const insolvencyRegistry =
+      overrides.insolvencyRegistry ?? createBodaccInsolvencyRegistry({ clock }, http('bodacc'));
+    const vatRegistry = overrides.vatRegistry ?? createViesVatRegistry({ clock }, http('vies'));
+
+    const storeDeps = { newId: () => ids.newId() };
+    const stores = createSqlStores(db, storeDeps);
+    const unitOfWork = createSqlUnitOfWork(db, storeDeps);
+
+    return {
+      useCases: {
+        assessSupplier: makeAssessSupplier({
+          companyRegistry,
+          insolvencyRegistry,
+          vatRegistry,
+          clock,
+          ids,
+          unitOfWork,
+          idempotency: stores.idempotency,
+        }),
+        listAssessments: makeListAssessments({ assessments: stores.assessments }),
+        getSupplierState: makeGetSupplierState({ observations: stores.observations, clock }),
+        verifyAuditLog: makeVerifyAuditLog({ audit: stores.audit }),
+      },
+      ids,
+      registryUrls: urls,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 };

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '#app/config/config.ts';
-import { compose, type App } from '#app/main/compose.ts';
+import { compose, LOCAL_ACCOUNT_ID, LOCAL_USER_ID, type App } from '#app/main/compose.ts';
+import { openPgliteDatabase } from '#app/adapters/pglite/database.ts';
+import type { SqlDatabase } from '#app/adapters/sql/database.ts';
+import { migrate } from '#app/adapters/sql/migrate.ts';
 import { createManualClock } from '../support/manual-clock.ts';
 
 /**
@@ -44,19 +47,31 @@ const ABSENT: Readonly<Record<string, readonly string[]>> = {
 for (const provider of ['recherche', 'insee'] as const) {
   describe(`built-in sandbox scenarios, SIRENE from ${provider}`, () => {
     let app: App;
+    let db: SqlDatabase;
     beforeAll(async () => {
       const config = loadConfig({ VIGILANCE_REGISTRIES: 'sandbox', VIGILANCE_SIRENE: provider });
       if (!config.ok) throw new Error(config.error.message);
-      app = await compose(config.value, { clock: createManualClock('2026-11-29T10:00:00.000Z') });
+      db = await openPgliteDatabase({ dataDir: null });
+      await migrate(db);
+      app = await compose(config.value, {
+        clock: createManualClock('2026-11-29T10:00:00.000Z'),
+        database: db,
+      });
     });
     afterAll(async () => {
       await app.close();
+      await db.close();
     });
+    const who = { accountId: LOCAL_ACCOUNT_ID, actorId: LOCAL_USER_ID };
 
     it.each(SCENARIOS)('$id -> $verdict', async ({ id, verdict, codes }) => {
-      const result = await app.useCases.assessSupplier({ identifier: id, correlationId: `e2e-${id}` });
+      const result = await app.useCases.assessSupplier({
+        identifier: id,
+        correlationId: `e2e-${id}`,
+        ...who,
+      });
       if (!result.ok) throw new Error(result.error.message);
-      const a = result.value;
+      const a = result.value.assessment;
       const got = a.signals.map((s) => s.code);
       expect(a.verdict, got.join(', ')).toBe(verdict);
       expect(got).toEqual(expect.arrayContaining([...codes]));
@@ -67,9 +82,13 @@ for (const provider of ['recherche', 'insee'] as const) {
     });
 
     it('reports the VIES outage as unavailable, never as an invalid number', async () => {
-      const result = await app.useCases.assessSupplier({ identifier: '492673108', correlationId: 'e2e' });
+      const result = await app.useCases.assessSupplier({
+        identifier: '492673108',
+        correlationId: 'e2e',
+        ...who,
+      });
       if (!result.ok) throw new Error(result.error.message);
-      expect(result.value.sources.find((s) => s.name === 'vies')).toMatchObject({
+      expect(result.value.assessment.sources.find((s) => s.name === 'vies')).toMatchObject({
         status: 'unavailable',
         reason: 'service_error: VIES userError MS_UNAVAILABLE',
       });

@@ -27,5 +27,9 @@ export type SubjectKey = { readonly siren: string } | { readonly vat: string };
 export interface AssessmentStore {
   save(record: StoredAssessment): Promise<void>;
   get(accountId: string, id: string): Promise<StoredAssessment | null>;
-  history(accountId: string, subject: SubjectKey, options?: { readonly limit?: number }): Promise<readonly StoredAssessment[]>;
+  history(
+    accountId: string,
+    subject: SubjectKey,
+    options?: { readonly limit?: number },
+  ): Promise<readonly StoredAssessment[]>;
 }

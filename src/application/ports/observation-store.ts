@@ -33,7 +33,10 @@ export interface RecordOutcome {
 export interface ObservationStore {
   record(timeline: FactTimeline, knownAt: string, assessmentId: string | null): Promise<RecordOutcome>;
   /** What was true at `validAt` (business time), as known at `knownAt` (system time), for a subject. */
-  asOf(subject: string, at: { readonly validAt: string; readonly knownAt: string }): Promise<readonly ObservedFact[]>;
+  asOf(
+    subject: string,
+    at: { readonly validAt: string; readonly knownAt: string },
+  ): Promise<readonly ObservedFact[]>;
   /** Every version ever recorded for a subject, oldest system time first (for audits and reports). */
   versions(subject: string): Promise<readonly ObservedFact[]>;
 }

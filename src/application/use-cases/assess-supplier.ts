@@ -12,11 +12,17 @@ import {
   type VatNumber,
 } from '#app/domain/identifiers/identifiers.ts';
 import { POLICY_V1, type VerdictPolicy } from '#app/domain/policy.ts';
+import { timelinesOf } from '#app/domain/observations.ts';
 import { err, ok, type Result } from '#app/domain/result.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { CompanyRegistry } from '../ports/company-registry.ts';
 import type { InsolvencyRegistry } from '../ports/insolvency-registry.ts';
+import type { IdGenerator } from '../ports/id-generator.ts';
+import type { IdempotencyStore } from '../ports/idempotency-store.ts';
+import { InfrastructureError } from '../ports/infrastructure-error.ts';
+import type { JsonValue } from '../ports/json.ts';
 import type { RegistryAnswer } from '../ports/registry-call.ts';
+import type { UnitOfWork } from '../ports/unit-of-work.ts';
 import type { VatRegistry } from '../ports/vat-registry.ts';
 
 export interface AssessSupplierDeps {
@@ -24,6 +30,10 @@ export interface AssessSupplierDeps {
   readonly insolvencyRegistry: InsolvencyRegistry;
   readonly vatRegistry: VatRegistry;
   readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly unitOfWork: UnitOfWork;
+  /** Claims and releases idempotency keys outside the work's transaction (completion happens inside it). */
+  readonly idempotency: IdempotencyStore;
   readonly policy?: VerdictPolicy;
 }
 
@@ -33,20 +43,44 @@ export interface AssessSupplierInput {
   /** A VAT number to check instead of the one derived from the SIREN. */
   readonly vat?: string;
   readonly correlationId: string;
+  /** The account the assessment belongs to, and who asked for it. */
+  readonly accountId: string;
+  readonly actorId: string | null;
+  /** Same key and same request: the stored answer, with no registry call; same key, other request: a conflict. */
+  readonly idempotencyKey?: string;
+  /** Where the request came from, for the audit log. */
+  readonly origin?: { readonly ip: string | null; readonly userAgent: string | null };
 }
 
 export type AssessSupplierError =
-  IdentifierError | { readonly code: 'VAT_SUBJECT_MISMATCH'; readonly message: string };
+  | IdentifierError
+  | { readonly code: 'VAT_SUBJECT_MISMATCH'; readonly message: string }
+  | { readonly code: 'IDEMPOTENCY_KEY_REUSED'; readonly message: string }
+  | { readonly code: 'IDEMPOTENCY_IN_PROGRESS'; readonly message: string };
 
-export type AssessSupplier = (input: AssessSupplierInput) => Promise<Result<Assessment, AssessSupplierError>>;
+export interface AssessmentOutcome {
+  readonly assessmentId: string;
+  readonly assessment: Assessment;
+  /** True when the answer is the one stored under the idempotency key: nothing was asked of the registries. */
+  readonly replayed: boolean;
+}
+
+export type AssessSupplier = (
+  input: AssessSupplierInput,
+) => Promise<Result<AssessmentOutcome, AssessSupplierError>>;
 
 /**
- * Assesses a supplier against SIRENE, BODACC and VIES.
+ * Assesses a supplier against SIRENE, BODACC and VIES, and keeps the result.
  *
  * The identifier is validated before any network call (codes IDENTIFIER_*, VAT_*, VAT_SUBJECT_MISMATCH). The
  * sources that apply are queried concurrently, so the assessment takes as long as the slowest source, not the
  * sum. A source that does not answer is carried as unavailable (never as a negative fact), and the verdict
- * policy decides GREEN, RED or GREY.
+ * policy decides GREEN, RED or GREY. Then one transaction stores the assessment, the registries' facts
+ * (bitemporally), the audit entry and the idempotency outcome: all of them or none.
+ *
+ * With an idempotency key, a repeated request replays the stored answer without calling the registries;
+ * IDEMPOTENCY_KEY_REUSED when the key came with another request, IDEMPOTENCY_IN_PROGRESS when the first request
+ * is still running after the store's wait.
  */
 export const makeAssessSupplier = (deps: AssessSupplierDeps): AssessSupplier => {
   const policy = deps.policy ?? POLICY_V1;
@@ -61,32 +95,125 @@ export const makeAssessSupplier = (deps: AssessSupplierDeps): AssessSupplier => 
       : { status: 'unavailable', unavailable: answer.error, observedAt, durationMs };
   };
 
-  return async (input) => {
-    const id = parseSupplierId(input.identifier);
-    if (!id.ok) return id;
-    const vat = vatToCheck(id.value, input.vat);
-    if (!vat.ok) return vat;
-    const siren = id.value.siren;
-    const siret = id.value.kind === 'siret' ? id.value.siret : null;
-    const call = { correlationId: input.correlationId };
+  const consultRegistries = async (id: SupplierId, vat: VatCheck, correlationId: string) => {
+    const siren = id.siren;
+    const siret = id.kind === 'siret' ? id.siret : null;
+    const call = { correlationId };
     const notApplicable = { status: 'not_applicable' } as const;
+    const vatNumber = vat?.number ?? null;
     const assessedAt = deps.clock.now().toISOString();
-    const vatNumber = vat.value?.number ?? null;
-
     const [sirene, bodacc, vies] = await Promise.all([
       siren === null ? notApplicable : timed(() => deps.companyRegistry.lookup({ siren, siret }, call)),
       siren === null ? notApplicable : timed(() => deps.insolvencyRegistry.notices(siren, call)),
       vatNumber === null ? notApplicable : timed(() => deps.vatRegistry.check(vatNumber, call)),
     ]);
+    return { assessedAt, sirene, bodacc, vies, siret };
+  };
 
-    return ok(
-      evaluateAssessment(
-        { id: id.value, query: queryOf(id.value), vat: vat.value, assessedAt, sirene, bodacc, vies },
-        policy,
-      ),
-    );
+  return async (input) => {
+    const id = parseSupplierId(input.identifier);
+    if (!id.ok) return id;
+    const vat = vatToCheck(id.value, input.vat);
+    if (!vat.ok) return vat;
+    const query = queryOf(id.value);
+    const key =
+      input.idempotencyKey === undefined ? null : { accountId: input.accountId, key: input.idempotencyKey };
+
+    if (key !== null) {
+      const claim = await deps.idempotency.claim({
+        ...key,
+        // The normalised request: "552 032 534" and "552032534" are the same request.
+        fingerprint: JSON.stringify({
+          assess: query,
+          vat: vat.value === null ? null : formatVat(vat.value.number),
+        }),
+        now: deps.clock.now().toISOString(),
+      });
+      switch (claim.kind) {
+        case 'claimed':
+          break;
+        case 'replay':
+          // The stored response is the document this use case wrote below.
+          return ok({ ...(claim.response as unknown as StoredResponse), replayed: true });
+        case 'mismatch':
+          return err({
+            code: 'IDEMPOTENCY_KEY_REUSED',
+            message: `Idempotency key "${key.key}" was already used for a different request.`,
+          });
+        case 'in_progress':
+          return err({
+            code: 'IDEMPOTENCY_IN_PROGRESS',
+            message: `A request with idempotency key "${key.key}" is still being processed; retry later.`,
+          });
+      }
+    }
+
+    try {
+      const answers = await consultRegistries(id.value, vat.value, input.correlationId);
+      const assessment = evaluateAssessment({ id: id.value, query, vat: vat.value, ...answers }, policy);
+      const assessmentId = deps.ids.newId();
+      const response: StoredResponse = { assessmentId, assessment };
+      const knownAt = deps.clock.now().toISOString();
+      await deps.unitOfWork.run(async (stores) => {
+        const reserved = await stores.uniqueness.reserve('assessment', assessmentId, assessmentId);
+        if (!reserved.ok)
+          throw new InfrastructureError('ID_COLLISION', 'A newly generated assessment id is taken.');
+        await stores.assessments.save({
+          id: assessmentId,
+          accountId: input.accountId,
+          actorId: input.actorId,
+          createdAt: assessment.assessedAt,
+          state: assessment.sources.some((s) => s.status === 'unavailable') ? 'AWAITING_SOURCES' : 'COMPLETE',
+          idempotencyKey: input.idempotencyKey ?? null,
+          correlationId: input.correlationId,
+          assessment,
+        });
+        for (const timeline of timelinesOf(answers)) {
+          await stores.observations.record(timeline, knownAt, assessmentId);
+        }
+        await stores.audit.append({
+          occurredAt: knownAt,
+          accountId: input.accountId,
+          actorId: input.actorId,
+          ip: input.origin?.ip ?? null,
+          userAgent: input.origin?.userAgent ?? null,
+          correlationId: input.correlationId,
+          action: 'assessment.created',
+          entityType: 'assessment',
+          entityId: assessmentId,
+          before: null,
+          after: auditView(assessment),
+        });
+        if (key !== null) {
+          await stores.idempotency.complete(key, {
+            response: response as unknown as JsonValue,
+            resourceId: assessmentId,
+            now: knownAt,
+          });
+        }
+      });
+      return ok({ ...response, replayed: false });
+    } catch (error) {
+      // The key must not stay claimed by a request that failed: a retry with it has to be able to run.
+      if (key !== null) await deps.idempotency.release(key);
+      throw error;
+    }
   };
 };
+
+interface StoredResponse {
+  readonly assessmentId: string;
+  readonly assessment: Assessment;
+}
+
+/** What the audit log keeps of a new assessment: the conclusion and what it rests on, not the whole evidence. */
+const auditView = (a: Assessment): JsonValue => ({
+  subject: { siren: a.subject.siren, siret: a.subject.siret, vat: a.subject.vat, name: a.subject.name },
+  verdict: a.verdict,
+  policyVersion: a.policyVersion,
+  signals: a.signals.map((s) => `${s.severity} ${s.code}`),
+  sources: a.sources.map((s) => `${s.name}:${s.status}`),
+});
 
 const queryOf = (id: SupplierId): string => {
   switch (id.kind) {

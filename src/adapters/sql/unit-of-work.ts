@@ -1,0 +1,25 @@
+import type { Stores, UnitOfWork } from '#app/application/ports/unit-of-work.ts';
+import { createSqlAssessmentStore } from './assessment-store.ts';
+import { createSqlAuditLog } from './audit-log.ts';
+import type { SqlDatabase, SqlExecutor } from './database.ts';
+import { createSqlIdempotencyStore } from './idempotency-store.ts';
+import { createSqlObservationStore } from './observation-store.ts';
+import { createSqlUniquenessRegistry } from './uniqueness-registry.ts';
+
+export interface SqlStoreDeps {
+  readonly newId: () => string;
+}
+
+/** Every store bound to one executor: the database itself, or one transaction. */
+export const createSqlStores = (db: SqlExecutor, deps: SqlStoreDeps): Stores => ({
+  assessments: createSqlAssessmentStore(db),
+  observations: createSqlObservationStore(db),
+  audit: createSqlAuditLog(db, deps),
+  idempotency: createSqlIdempotencyStore(db),
+  uniqueness: createSqlUniquenessRegistry(db),
+});
+
+/** A unit of work is one database transaction; the stores it hands out write through it. */
+export const createSqlUnitOfWork = (db: SqlDatabase, deps: SqlStoreDeps): UnitOfWork => ({
+  run: (work) => db.transaction((tx) => work(createSqlStores(tx, deps))),
+});
