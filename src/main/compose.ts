@@ -20,7 +20,7 @@ import {
 import { createViesVatRegistry, VIES_BASE_URL } from '#app/adapters/registries/vies.ts';
 import type { SqlDatabase } from '#app/adapters/sql/database.ts';
 import { migrate, readMigrations } from '#app/adapters/sql/migrate.ts';
-import { ensurePartitions } from '#app/adapters/sql/partitions.ts';
+import { ensurePartitions, startPartitionMaintenance } from '#app/adapters/sql/partitions.ts';
 import { createSqlStores, createSqlUnitOfWork } from '#app/adapters/sql/unit-of-work.ts';
 import { createSystemClock } from '#app/adapters/system/clock.ts';
 import { createUuidGenerator } from '#app/adapters/system/id-generator.ts';
@@ -140,14 +140,9 @@ export const compose = async (
       db = opened;
     }
     if (options.maintenanceIntervalMs !== undefined) {
-      const database = db;
-      const timer = setInterval(() => {
-        // A failed run is retried at the next tick; the default partition holds rows meanwhile.
-        ensurePartitions(database, clock.now()).catch(() => undefined);
-      }, options.maintenanceIntervalMs);
-      timer.unref();
+      const stop = startPartitionMaintenance(db, () => clock.now(), options.maintenanceIntervalMs);
       closers.push(() => {
-        clearInterval(timer);
+        stop();
         return Promise.resolve();
       });
     }

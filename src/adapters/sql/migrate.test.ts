@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeOnEachDatabase, type TestDatabase } from '../../../test/support/databases.ts';
 import { migrate, readMigrations } from './migrate.ts';
-import { ensurePartitions } from './partitions.ts';
+import { ensurePartitions, startPartitionMaintenance } from './partitions.ts';
 
 describeOnEachDatabase('migrations and partitions', (target) => {
   let t: TestDatabase;
@@ -61,5 +61,51 @@ describeOnEachDatabase('migrations and partitions', (target) => {
       `select tableoid::regclass::text as part from assessments where id = '33333333-3333-4333-8333-333333333333'`,
     );
     expect(moved?.part).toBe('assessments_y2027m01');
+  });
+});
+
+describeOnEachDatabase('periodic partition maintenance', (target) => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await target.open();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('creates the next months as time passes, tick by tick', async () => {
+    let tick: () => Promise<void> = () => Promise.reject(new Error('not scheduled'));
+    let stopped = false;
+    const scheduler = {
+      every: (_ms: number, fn: () => Promise<void>) => {
+        tick = fn;
+        return () => {
+          stopped = true;
+        };
+      },
+    };
+    let now = new Date('2031-03-31T23:00:00Z');
+    const errors: unknown[] = [];
+    const stop = startPartitionMaintenance(
+      t.db,
+      () => now,
+      1000,
+      scheduler,
+      (e) => errors.push(e),
+    );
+    const partitions = async (): Promise<string[]> =>
+      (
+        await t.db.query<{ name: string }>(
+          `select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
+            where i.inhparent = 'assessments'::regclass and c.relname like 'assessments_y2031%' order by 1`,
+        )
+      ).map((r) => r.name);
+    expect(await partitions()).toEqual([]);
+    now = new Date('2031-04-01T00:00:01Z');
+    await tick();
+    expect(await partitions()).toEqual(['assessments_y2031m04', 'assessments_y2031m05']);
+    stop();
+    expect(stopped).toBe(true);
+    expect(errors).toEqual([]);
   });
 });

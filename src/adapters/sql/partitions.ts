@@ -30,3 +30,42 @@ export const ensurePartitions = async (
   }
   return created;
 };
+
+/** The timer functions maintenance needs; tests pass their own to run ticks by hand. */
+export interface Scheduler {
+  every(ms: number, tick: () => Promise<void>): () => void;
+}
+
+export const systemScheduler: Scheduler = {
+  every: (ms, tick) => {
+    const timer = setInterval(() => {
+      void tick();
+    }, ms);
+    // Maintenance must never keep a process alive on its own.
+    timer.unref();
+    return () => {
+      clearInterval(timer);
+    };
+  },
+};
+
+/**
+ * Keeps the coming months' partitions ahead of time in a long-running process: every `intervalMs`, makes sure
+ * the current and next months exist (as of `now()`). A failed run is tried again at the next tick; meanwhile the
+ * default partition keeps the rows, and the next successful run moves them. Returns the stop function.
+ */
+export const startPartitionMaintenance = (
+  db: SqlExecutor,
+  now: () => Date,
+  intervalMs: number,
+  scheduler: Scheduler = systemScheduler,
+  onError: (error: unknown) => void = () => undefined,
+): (() => void) =>
+  scheduler.every(intervalMs, () =>
+    ensurePartitions(db, now()).then(
+      () => undefined,
+      (error: unknown) => {
+        onError(error);
+      },
+    ),
+  );
