@@ -46,6 +46,11 @@ export const openPostgresDatabase = (options: PostgresOptions): SqlDatabase => {
     script: base.script,
     transaction: async (work) => {
       const client = await pool.connect();
+      // pg-pool stops listening for a client's errors while it is checked out: without a listener, a connection
+      // terminated mid-transaction (server restart, failover, killed session) would crash the process instead of
+      // failing this transaction's next query.
+      const onError = (): void => undefined;
+      client.on('error', onError);
       try {
         await client.query('begin');
         const result = await work(executor(client));
@@ -55,6 +60,7 @@ export const openPostgresDatabase = (options: PostgresOptions): SqlDatabase => {
         await client.query('rollback').catch(() => undefined);
         throw error;
       } finally {
+        client.off('error', onError);
         client.release();
       }
     },
