@@ -5,6 +5,7 @@ import type { SqlDatabase } from '#app/adapters/sql/database.ts';
 import { migrate } from '#app/adapters/sql/migrate.ts';
 import { openPgliteDatabase } from '#app/adapters/pglite/database.ts';
 import { openPostgresDatabase } from '#app/adapters/postgres/database.ts';
+import { servicesRequired } from './services.ts';
 
 export interface TestDatabase {
   readonly db: SqlDatabase;
@@ -20,7 +21,6 @@ export interface DatabaseTarget {
 }
 
 const databaseUrl = process.env.DATABASE_URL?.trim() ?? '';
-const servicesRequired = process.env.REQUIRE_SERVICES === '1';
 
 const withDatabase = (url: string, name: string): string => {
   const u = new URL(url);

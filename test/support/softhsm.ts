@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe } from 'vitest';
+import { servicesRequired } from './services.ts';
 
 /** Where Debian's softhsm2 package puts the PKCS#11 module. */
 export const SOFTHSM_LIBRARY = '/usr/lib/softhsm/libsofthsm2.so';
 const SOFTHSM_UTIL = '/usr/bin/softhsm2-util';
 
 const run = promisify(execFile);
-const servicesRequired = process.env.REQUIRE_SERVICES === '1';
 
 /** A token of its own on SoftHSM2, for one test file. */
 export interface SoftHsmToken {
