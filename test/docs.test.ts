@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { POLICY_V1 } from '#app/domain/policy.ts';
 import { SIGNAL_CODES } from '#app/domain/signals.ts';
@@ -19,9 +21,26 @@ describe('documentation', () => {
     }
   });
 
+  it('lists every fault code the sources throw', () => {
+    const errors = doc('errors.md');
+    const src = fileURLToPath(new URL('../src/', import.meta.url));
+    const codes = new Set<string>();
+    for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile() || !entry.name.endsWith('.ts') || entry.name.endsWith('.test.ts')) continue;
+      const text = readFileSync(join(entry.parentPath, entry.name), 'utf8');
+      for (const m of text.matchAll(/InfrastructureError\(\s*'([A-Z_]+)'/g)) codes.add(m[1] ?? '');
+      for (const m of text.matchAll(/const [A-Z_]+ = '([A-Z]+_UNAVAILABLE)'/g)) codes.add(m[1] ?? '');
+    }
+    expect(codes.size).toBeGreaterThan(10);
+    for (const code of codes) expect(errors, code).toContain(`| \`${code}\``);
+  });
+
   it('lists every error code', () => {
     const errors = doc('errors.md');
     for (const code of [
+      'IDEMPOTENCY_KEY_REUSED',
+      'IDEMPOTENCY_IN_PROGRESS',
+      'STATE_BAD_DATE',
       ...IDENTIFIER_ERROR_CODES,
       'VAT_SUBJECT_MISMATCH',
       'CLI_USAGE',
