@@ -306,6 +306,25 @@ export const describeObservationStoreContract = (
       expect(await h.store.versions(subject)).toHaveLength(2);
     });
 
+    it('never ends a system period before it starts when a late recorder arrives with an earlier knownAt', async () => {
+      const subject = freshSubject();
+      // Two assessments race: the one that read the clock later commits first.
+      await h.store.record(from(subject, { state: 'active' }, day(1)), day(6), null);
+      for (const late of [
+        from(subject, { state: 'ceased' }, day(2)),
+        replace(subject, [{ value: { state: 'radiated' }, validFrom: day(1), validTo: null }]),
+      ]) {
+        const outcome = await h.store.record(late, day(5), null);
+        expect(outcome.changed).toBe(true);
+      }
+      for (const row of await h.store.versions(subject)) {
+        if (row.sysTo !== null) expect(row.sysTo >= row.sysFrom, JSON.stringify(row)).toBe(true);
+      }
+      expect(said(await h.store.asOf(subject, { validAt: day(3), knownAt: day(7) }))).toEqual([
+        { factKind: 'legal_status', value: { state: 'radiated' }, validFrom: day(1), validTo: null },
+      ]);
+    });
+
     it('reads business and system periods as half-open, and keeps facts of one subject apart by kind', async () => {
       const subject = freshSubject();
       await h.store.record(

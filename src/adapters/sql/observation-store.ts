@@ -81,6 +81,14 @@ const UNCHANGED: RecordOutcome = Object.freeze({ changed: false, inserted: 0, cl
  * Concurrent record() calls on one fact are serialised by a transaction-scoped advisory lock, so the second sees
  * what the first committed (PGlite has one session: the lock is a no-op there, and not needed).
  */
+/**
+ * System time only moves forward: a recorder whose knownAt was read before another one committed a later version
+ * (two assessments of one supplier racing on PostgreSQL) records at that version's sys_from instead, so no system
+ * period ever ends before it starts.
+ */
+const systemTime = (knownAt: string, current: readonly ObservationRow[]): string =>
+  current.reduce((latest, row) => (row.sys_from > latest ? row.sys_from : latest), instant(knownAt));
+
 export const createSqlObservationStore = (db: SqlExecutor): ObservationStore => {
   const lockFact = async (t: FactTimeline): Promise<void> => {
     await db.query(`select pg_advisory_xact_lock(hashtextextended($1, 0))`, [
@@ -130,13 +138,14 @@ export const createSqlObservationStore = (db: SqlExecutor): ObservationStore => 
         );
       });
     if (same) return UNCHANGED;
+    const at = systemTime(knownAt, current);
     const closed = await db.query(
       `update source_observations set sys_to = $4::timestamptz
         where subject = $1 and source = $2 and fact_kind = $3 and sys_to is null
         returning id`,
-      [t.subject, t.source, t.factKind, knownAt],
+      [t.subject, t.source, t.factKind, at],
     );
-    await insert(t, wanted, knownAt);
+    await insert(t, wanted, at);
     return Object.freeze({ changed: true, inserted: wanted.length, closed: closed.length });
   };
 
@@ -169,9 +178,10 @@ export const createSqlObservationStore = (db: SqlExecutor): ObservationStore => 
     ) {
       return UNCHANGED;
     }
+    const at = systemTime(knownAt, current);
     const closed = await db.query<ObservationRow>(
       `update source_observations set sys_to = $6::timestamptz where ${overlapping} returning ${COLUMNS}`,
-      [t.subject, t.source, t.factKind, validFrom, validTo, knownAt],
+      [t.subject, t.source, t.factKind, validFrom, validTo, at],
     );
     // What the closed versions said outside the new period is still believed: it is re-stated, with the
     // assessment that first observed it.
@@ -195,7 +205,7 @@ export const createSqlObservationStore = (db: SqlExecutor): ObservationStore => 
       }
     }
     const inserted = [...kept, { value: draft.value, validFrom, validTo, assessmentId }];
-    await insert(t, inserted, knownAt);
+    await insert(t, inserted, at);
     return Object.freeze({ changed: true, inserted: inserted.length, closed: closed.length });
   };
 
