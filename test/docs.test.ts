@@ -38,6 +38,11 @@ describe('documentation', () => {
   it('lists every error code', () => {
     const errors = doc('errors.md');
     for (const code of [
+      'SEAL_MALFORMED',
+      'SEAL_PAYLOAD_NOT_CANONICAL',
+      'SEAL_KEY_UNKNOWN',
+      'SEAL_SIGNATURE_INVALID',
+      'SEAL_PDF_MISMATCH',
       'IDEMPOTENCY_KEY_REUSED',
       'IDEMPOTENCY_IN_PROGRESS',
       'STATE_BAD_DATE',
