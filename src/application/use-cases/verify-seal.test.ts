@@ -71,12 +71,12 @@ const seal = async (signer: Signer): Promise<{ pdf: Uint8Array; file: SealFile }
     verificationUrl: 'https://vigilance.example/verify/token',
     lang: 'fr',
     requestedBy: null,
-    attachedPayload: crypto.canonicalize(attached as unknown as JsonValue),
+    attachedPayload: crypto.canonicalize(attached),
   });
   const payload = crypto.canonicalize({
     ...attached,
     pdfSha256: crypto.sha256Hex(pdf),
-  } as unknown as JsonValue);
+  });
   const signature = await signer.sign(new Uint8Array(Buffer.from(crypto.sha256Hex(payload), 'hex')));
   return { pdf, file: { payload, signature: crypto.toBase64url(signature.value), kid, alg: 'PS256' } };
 };
