@@ -22,6 +22,14 @@ export type Command =
       readonly knownAt: string | null;
     }
   | { readonly kind: 'audit-verify'; readonly json: boolean }
+  | {
+      readonly kind: 'verify';
+      readonly pdf: string;
+      readonly seal: string;
+      readonly jwks: string | null;
+      readonly json: boolean;
+    }
+  | { readonly kind: 'keys-export' }
   | { readonly kind: 'migrate' }
   | { readonly kind: 'sandbox'; readonly host: string; readonly port: number; readonly dir: string | null }
   | { readonly kind: 'help' };
@@ -38,10 +46,13 @@ export const USAGE = `Usage:
   vigilance state <siren|siret|vat> [--valid-at <date>] [--known-at <date|instant>] [--json]
   vigilance audit verify [--json]
   vigilance migrate
+  vigilance verify <report.pdf> --seal <report.seal.json> [--jwks <file|url>] [--json]
+  vigilance keys export
   vigilance sandbox [--port 4010] [--host 127.0.0.1] [--dir <fixtures>]
   vigilance help
 
-Exit codes: 0 done (any verdict), 1 audit chain broken, 2 invalid input, 3 internal error.`;
+Exit codes: 0 done (any verdict; a valid report), 1 audit chain broken or report invalid, 2 invalid input,
+3 internal error.`;
 
 const usage = (message: string): UsageError => ({ code: 'CLI_USAGE', message });
 
@@ -166,6 +177,38 @@ export const parseCommand = (
           return { ok: false, error: usage('audit takes one subcommand: verify.') };
         }
         return { ok: true, command: { kind: 'audit-verify', json: values.json } };
+      }
+      case 'verify': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          strict: true,
+          options: {
+            seal: { type: 'string' },
+            jwks: { type: 'string' },
+            json: { type: 'boolean', default: false },
+          },
+        });
+        if (positionals.length !== 1 || positionals[0] === undefined || values.seal === undefined) {
+          return { ok: false, error: usage('verify takes the PDF and --seal <report.seal.json>.') };
+        }
+        return {
+          ok: true,
+          command: {
+            kind: 'verify',
+            pdf: positionals[0],
+            seal: values.seal,
+            jwks: values.jwks ?? null,
+            json: values.json,
+          },
+        };
+      }
+      case 'keys': {
+        const { positionals } = parseArgs({ args: rest, allowPositionals: true, strict: true, options: {} });
+        if (positionals.length !== 1 || positionals[0] !== 'export') {
+          return { ok: false, error: usage('keys takes one subcommand: export.') };
+        }
+        return { ok: true, command: { kind: 'keys-export' } };
       }
       case 'migrate': {
         parseArgs({ args: rest, allowPositionals: false, strict: true, options: {} });

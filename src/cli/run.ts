@@ -2,11 +2,13 @@ import type { AuditVerification } from '#app/application/ports/audit-log.ts';
 import type { AssessSupplier, AssessSupplierError } from '#app/application/use-cases/assess-supplier.ts';
 import type { ListAssessments } from '#app/application/use-cases/list-assessments.ts';
 import type { GetSupplierState, SupplierStateError } from '#app/application/use-cases/supplier-state.ts';
+import type { VerifySeal } from '#app/application/use-cases/verify-seal.ts';
+import type { PublishedKey } from '#app/application/ports/signer.ts';
 import { assessmentDocument, renderAssessment, renderHistory, renderState } from './assess-output.ts';
 import type { Command } from './args.ts';
 
 /** Process exit codes: public API, listed in docs/errors.md. */
-export const EXIT = { OK: 0, AUDIT_BROKEN: 1, INVALID_INPUT: 2, INTERNAL: 3 } as const;
+export const EXIT = { OK: 0, INVALID_PROOF: 1, INVALID_INPUT: 2, INTERNAL: 3 } as const;
 
 type InputErrorCode = AssessSupplierError['code'] | SupplierStateError['code'];
 
@@ -136,5 +138,68 @@ export const runAuditVerify = async (
         : `first broken entry: seq ${String(result.firstBroken.seq)}, id ${result.firstBroken.id}`;
     io.out(`Audit log BROKEN (${result.reason}) after ${String(result.entries)} entries checked; ${where}`);
   }
-  return result.ok ? EXIT.OK : EXIT.AUDIT_BROKEN;
+  return result.ok ? EXIT.OK : EXIT.INVALID_PROOF;
+};
+
+/** Reads a JWKS document's RSA signature keys; null when it is not a JWKS. */
+export const readJwks = (value: unknown): readonly PublishedKey[] | null => {
+  if (typeof value !== 'object' || value === null || !Array.isArray((value as { keys?: unknown }).keys))
+    return null;
+  const keys: PublishedKey[] = [];
+  for (const k of (value as { keys: unknown[] }).keys) {
+    if (typeof k !== 'object' || k === null) return null;
+    const { kid, kty, n, e } = k as Record<string, unknown>;
+    if (typeof kid !== 'string' || kty !== 'RSA' || typeof n !== 'string' || typeof e !== 'string')
+      return null;
+    keys.push({ kid, kty: 'RSA', n, e, alg: 'PS256', use: 'sig' });
+  }
+  return keys;
+};
+
+/** Where `vigilance verify` gets what it checks: the files, and the published keys. */
+export interface VerifySources {
+  readFile(path: string): Promise<Uint8Array>;
+  /** A JWKS file or URL, or the configured signer's keys when none is given. */
+  keys(jwks: string | null): Promise<unknown>;
+}
+
+/** `vigilance verify`: exit 0 when the report is the sealed one, 1 with the reason otherwise. */
+export const runVerify = async (
+  command: Extract<Command, { kind: 'verify' }>,
+  verifySeal: VerifySeal,
+  sources: VerifySources,
+  io: Output,
+): Promise<number> => {
+  let pdf: Uint8Array;
+  let seal: unknown;
+  try {
+    pdf = await sources.readFile(command.pdf);
+    seal = JSON.parse(new TextDecoder().decode(await sources.readFile(command.seal))) as unknown;
+  } catch (error) {
+    io.err(
+      `vigilance: CLI_USAGE: cannot read the report or its seal: ${error instanceof Error ? error.message : ''}`,
+    );
+    return EXIT.INVALID_INPUT;
+  }
+  const keys = readJwks(await sources.keys(command.jwks));
+  if (keys === null) {
+    io.err('vigilance: CLI_USAGE: the published keys are not a JWKS ({"keys": [...]})');
+    return EXIT.INVALID_INPUT;
+  }
+  const result = verifySeal({ pdf, seal, keys });
+  if (command.json)
+    io.out(
+      JSON.stringify(
+        result.ok ? { valid: true, payload: result.value } : { valid: false, error: result.error },
+        null,
+        2,
+      ),
+    );
+  else if (result.ok) {
+    const p = result.value;
+    io.out(
+      `VALID: report ${p.reportId}, ${p.subject.name ?? p.subject.siren ?? p.subject.vat ?? '?'} ${p.verdict}, sealed at ${p.sealedAt} with key ${p.kid}`,
+    );
+  } else io.out(`INVALID (${result.error.code}): ${result.error.message}`);
+  return result.ok ? EXIT.OK : EXIT.INVALID_PROOF;
 };

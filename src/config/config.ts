@@ -29,6 +29,21 @@ export interface Config {
     /** Where the embedded database (and, later, keys and reports) live. */
     readonly dataDir: string;
   };
+  /** Who signs sealed reports: a local key in the data directory (default), AWS KMS, or a PKCS#11 token. */
+  readonly signing:
+    | { readonly kind: 'local'; readonly dir: string }
+    | {
+        readonly kind: 'kms';
+        readonly keyIds: readonly string[];
+        readonly region: string;
+        readonly endpoint: string | null;
+      }
+    | {
+        readonly kind: 'pkcs11';
+        readonly library: string;
+        readonly tokenLabel: string;
+        readonly pin: string;
+      };
   readonly userAgent: string;
 }
 
@@ -100,8 +115,11 @@ export const loadConfig = (env: Env): Result<Config, ConfigError> => {
     return problem('DATABASE_URL must be a postgres:// or postgresql:// URL.');
   }
   const dataDir = env.VIGILANCE_DATA_DIR?.trim() ?? '';
+  const signing = signingConfig(env, dataDir === '' ? '.vigilance' : dataDir);
+  if (!signing.ok) return signing;
   return ok(
     Object.freeze({
+      signing: signing.value,
       registries: Object.freeze({
         mode,
         sandboxDir: sandboxDir === undefined || sandboxDir === '' ? null : sandboxDir,
@@ -116,4 +134,39 @@ export const loadConfig = (env: Env): Result<Config, ConfigError> => {
       userAgent: USER_AGENT,
     }),
   );
+};
+
+const signingConfig = (env: Env, dataDir: string): Result<Config['signing'], ConfigError> => {
+  const kms = env.KMS_KEY_ID?.trim() ?? '';
+  const pkcs11 = env.PKCS11_LIBRARY?.trim() ?? '';
+  if (kms !== '' && pkcs11 !== '')
+    return problem('Set KMS_KEY_ID or PKCS11_LIBRARY, not both: one signer seals.');
+  if (kms !== '') {
+    const region = env.AWS_REGION?.trim() ?? '';
+    if (region === '') return problem('KMS_KEY_ID needs AWS_REGION.');
+    const endpoint = url(env, 'KMS_ENDPOINT');
+    if (!endpoint.ok) return endpoint;
+    return ok(
+      Object.freeze({
+        kind: 'kms' as const,
+        // The first key signs; the others are older keys whose reports must stay verifiable.
+        keyIds: Object.freeze(
+          kms
+            .split(',')
+            .map((k) => k.trim())
+            .filter((k) => k !== ''),
+        ),
+        region,
+        endpoint: endpoint.value,
+      }),
+    );
+  }
+  if (pkcs11 !== '') {
+    const tokenLabel = env.PKCS11_TOKEN_LABEL?.trim() ?? '';
+    const pin = env.PKCS11_PIN ?? '';
+    if (tokenLabel === '' || pin === '')
+      return problem('PKCS11_LIBRARY needs PKCS11_TOKEN_LABEL and PKCS11_PIN.');
+    return ok(Object.freeze({ kind: 'pkcs11' as const, library: pkcs11, tokenLabel, pin }));
+  }
+  return ok(Object.freeze({ kind: 'local' as const, dir: `${dataDir}/keys` }));
 };

@@ -1,4 +1,8 @@
 import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { makeVerifySeal } from '#app/application/use-cases/verify-seal.ts';
+import { createSealCrypto } from '#app/adapters/system/seal-crypto.ts';
+import { openSigner } from './signer.ts';
 import { parseCommand, USAGE, type Command } from '#app/cli/args.ts';
 import {
   EXIT,
@@ -6,6 +10,7 @@ import {
   runAuditVerify,
   runHistory,
   runState,
+  runVerify,
   type Caller,
   type Output,
 } from '#app/cli/run.ts';
@@ -57,6 +62,46 @@ const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       });
       await sandbox.close();
       return EXIT.OK;
+    }
+    case 'keys-export': {
+      const config = loadConfig(env);
+      if (!config.ok) return configProblem(config.error.message, io);
+      const opened = await openSigner(config.value);
+      try {
+        io.out(JSON.stringify({ keys: await opened.signer.publicKeys() }, null, 2));
+        return EXIT.OK;
+      } finally {
+        await opened.close();
+      }
+    }
+    case 'verify': {
+      const config = loadConfig(env);
+      if (!config.ok) return configProblem(config.error.message, io);
+      const verifySeal = makeVerifySeal({ crypto: createSealCrypto() });
+      return runVerify(
+        command,
+        verifySeal,
+        {
+          readFile: async (path) => new Uint8Array(await readFile(path)),
+          keys: async (jwks) => {
+            if (jwks === null) {
+              // No JWKS given: the keys of this installation's own signer, still offline.
+              const opened = await openSigner(config.value);
+              try {
+                return { keys: await opened.signer.publicKeys() };
+              } finally {
+                await opened.close();
+              }
+            }
+            if (/^https?:\/\//.test(jwks)) {
+              const res = await fetch(jwks, { signal: AbortSignal.timeout(10_000) });
+              return await res.json();
+            }
+            return JSON.parse(await readFile(jwks, 'utf8')) as unknown;
+          },
+        },
+        io,
+      );
     }
     case 'migrate': {
       const config = loadConfig(env);

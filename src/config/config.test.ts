@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.ts';
+
+describe('loadConfig', () => {
+  it('defaults to the live registries, the embedded database and a local signing key', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      ok: true,
+      value: {
+        registries: {
+          mode: 'live',
+          sirene: 'auto',
+          inseeApiKey: null,
+          vies: { baseUrl: null, timeoutMs: 8000 },
+        },
+        database: { url: null, dataDir: '.vigilance' },
+        signing: { kind: 'local', dir: '.vigilance/keys' },
+      },
+    });
+    expect(Object.isFrozen(config.ok && config.value)).toBe(true);
+  });
+
+  it('reads every setting it documents', () => {
+    const config = loadConfig({
+      VIGILANCE_REGISTRIES: 'sandbox',
+      VIGILANCE_SIRENE: 'insee',
+      INSEE_API_KEY: 'k',
+      VIGILANCE_REGISTRY_TIMEOUT_MS: '2000',
+      VIGILANCE_VIES_TIMEOUT_MS: '500',
+      VIGILANCE_BODACC_URL: 'http://127.0.0.1:4010/',
+      DATABASE_URL: 'postgres://u@h/db',
+      VIGILANCE_DATA_DIR: '/var/lib/vigilance',
+      KMS_KEY_ID: 'key-2, key-1',
+      AWS_REGION: 'eu-west-3',
+    });
+    expect(config).toMatchObject({
+      ok: true,
+      value: {
+        registries: {
+          mode: 'sandbox',
+          sirene: 'insee',
+          inseeApiKey: 'k',
+          insee: { timeoutMs: 2000 },
+          vies: { timeoutMs: 500 },
+          bodacc: { baseUrl: 'http://127.0.0.1:4010' },
+        },
+        database: { url: 'postgres://u@h/db', dataDir: '/var/lib/vigilance' },
+        signing: { kind: 'kms', keyIds: ['key-2', 'key-1'], region: 'eu-west-3', endpoint: null },
+      },
+    });
+    expect(
+      loadConfig({
+        PKCS11_LIBRARY: '/usr/lib/softhsm/libsofthsm2.so',
+        PKCS11_TOKEN_LABEL: 't',
+        PKCS11_PIN: '1234',
+      }),
+    ).toMatchObject({ ok: true, value: { signing: { kind: 'pkcs11', tokenLabel: 't', pin: '1234' } } });
+  });
+
+  it.each([
+    [{ VIGILANCE_REGISTRIES: 'moon' }, 'VIGILANCE_REGISTRIES'],
+    [{ VIGILANCE_SIRENE: 'x' }, 'VIGILANCE_SIRENE'],
+    [{ VIGILANCE_SIRENE: 'insee' }, 'INSEE_API_KEY'],
+    [{ VIGILANCE_REGISTRY_TIMEOUT_MS: '0' }, 'VIGILANCE_REGISTRY_TIMEOUT_MS'],
+    [{ VIGILANCE_VIES_URL: 'ftp://x' }, 'VIGILANCE_VIES_URL'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ KMS_KEY_ID: 'k' }, 'AWS_REGION'],
+    [{ KMS_KEY_ID: 'k', AWS_REGION: 'r', PKCS11_LIBRARY: '/x' }, 'not both'],
+    [{ PKCS11_LIBRARY: '/x' }, 'PKCS11_PIN'],
+  ])('refuses %j, naming %s', (env, words) => {
+    const config = loadConfig(env);
+    expect(config.ok).toBe(false);
+    if (!config.ok) {
+      expect(config.error.code).toBe('CONFIG_INVALID');
+      expect(config.error.message).toContain(words);
+    }
+  });
+
+  it('never echoes a secret in its errors', () => {
+    const config = loadConfig({ DATABASE_URL: 'mysql://user:hunter2@h/db' });
+    expect(!config.ok && config.error.message).not.toContain('hunter2');
+  });
+});
