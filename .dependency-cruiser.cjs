@@ -10,6 +10,7 @@ const drivers = [
   ['pdfkit', 'src/adapters/pdf/'],
   ['stripe', 'src/adapters/stripe/'],
   ['fastify', 'src/http/'],
+  ['playwright-core', 'src/adapters/chromium/'],
 ];
 
 module.exports = {

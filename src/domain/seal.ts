@@ -1,6 +1,9 @@
 import type { Assessment } from './assessment.ts';
 import type { Verdict } from './policy.ts';
 
+/** The name of the file the seal payload (without the PDF's own hash) is attached as, inside the PDF. */
+export const ATTACHED_PAYLOAD_NAME = 'seal-payload.json';
+
 /** The version of the seal payload's shape; a verifier refuses versions it does not know. */
 export const SEAL_PAYLOAD_VERSION = 1;
 

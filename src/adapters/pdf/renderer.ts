@@ -7,9 +7,17 @@ import { create as createQrCode } from 'qrcode';
 import { InfrastructureError } from '#app/application/ports/infrastructure-error.ts';
 import type { ReportDocument, ReportRenderer } from '#app/application/ports/report-renderer.ts';
 import type { SourceReport } from '#app/domain/assessment.ts';
-import { frenchDate } from '#app/domain/dates.ts';
-import type { Verdict } from '#app/domain/policy.ts';
-import type { Severity, Signal } from '#app/domain/signals.ts';
+import {
+  dateText,
+  instantText,
+  PROVIDER_LABEL,
+  REPORT_WORDING as WORDING,
+  SEVERITY_COLOUR,
+  SOURCE_LABEL,
+  VERDICT_COLOUR,
+} from '#app/domain/report-wording.ts';
+import { ATTACHED_PAYLOAD_NAME } from '#app/domain/seal.ts';
+import type { Signal } from '#app/domain/signals.ts';
 
 /** Where the renderer finds its fonts. */
 export interface PdfRendererOptions {
@@ -23,8 +31,7 @@ export interface QrSymbol {
   readonly dark: readonly { readonly row: number; readonly col: number }[];
 }
 
-/** The name of the file the seal payload is attached as, inside the PDF. */
-export const ATTACHED_PAYLOAD_NAME = 'seal-payload.json';
+export { ATTACHED_PAYLOAD_NAME };
 
 const RENDERER_UNAVAILABLE = 'RENDERER_UNAVAILABLE';
 const REGULAR_FILE = 'DejaVuSans.ttf';
@@ -42,201 +49,6 @@ const INK = '#1a1a1a';
 const MUTED = '#5f6368';
 const BRAND = '#1f3a5f';
 const RULE = '#c8ccd2';
-const VERDICT_COLOUR: Readonly<Record<Verdict, string>> = {
-  GREEN: '#1e7b34',
-  RED: '#b3261e',
-  GREY: '#5f6368',
-};
-const SEVERITY_COLOUR: Readonly<Record<Severity, string>> = {
-  BLOCKING: '#b3261e',
-  WARNING: '#a15c00',
-  INFO: '#3c5a7a',
-};
-
-type Lang = ReportDocument['lang'];
-
-interface Wording {
-  /** What separates a label from its value: French puts a space before the colon. */
-  readonly colon: string;
-  readonly title: string;
-  readonly sealedOn: (instant: string) => string;
-  readonly supplier: string;
-  readonly name: string;
-  readonly query: string;
-  readonly vat: string;
-  readonly vatOrigin: { readonly given: string; readonly derived: string };
-  readonly country: string;
-  readonly verdict: string;
-  readonly verdictWord: Readonly<Record<Verdict, string>>;
-  readonly verdictMeaning: Readonly<Record<Verdict, string>>;
-  readonly verdictCode: (verdict: Verdict, policyVersion: string) => string;
-  readonly signals: (count: number) => string;
-  readonly noSignal: string;
-  readonly severity: Readonly<Record<Severity, string>>;
-  readonly references: string;
-  readonly dates: string;
-  readonly links: string;
-  readonly effectiveFrom: string;
-  readonly observedAt: string;
-  readonly dateKey: Readonly<Record<string, string>>;
-  readonly sources: string;
-  readonly status: Readonly<Record<SourceReport['status'], string>>;
-  readonly provider: string;
-  readonly duration: string;
-  readonly reason: string;
-  readonly retryAfter: (seconds: number) => string;
-  readonly seal: string;
-  readonly policyVersion: string;
-  readonly assessmentId: string;
-  readonly assessedAt: string;
-  readonly reportId: string;
-  readonly sealedAt: string;
-  readonly keyId: string;
-  readonly algorithm: string;
-  readonly requestedBy: string;
-  readonly howToVerify: string;
-  readonly steps: readonly string[];
-  readonly qrAlt: (url: string) => string;
-  readonly page: (n: number, of: number) => string;
-  readonly attachmentDescription: string;
-  readonly none: string;
-}
-
-const WORDING: Readonly<Record<Lang, Wording>> = {
-  fr: {
-    colon: ' : ',
-    title: 'Rapport de vigilance fournisseur',
-    sealedOn: (instant) => `Rapport scellé le ${instant}`,
-    supplier: 'Fournisseur',
-    name: 'Dénomination',
-    query: 'Identifiant recherché',
-    vat: 'N° de TVA intracommunautaire',
-    vatOrigin: { given: 'fourni', derived: 'dérivé du SIREN' },
-    country: 'Pays',
-    verdict: 'Verdict',
-    verdictWord: { GREEN: 'VERT', RED: 'ROUGE', GREY: 'GRIS' },
-    verdictMeaning: {
-      GREEN: 'Aucun signal bloquant, et toutes les sources requises ont répondu.',
-      RED: 'Au moins un signal bloquant : ne pas contracter en l’état sans analyse complémentaire.',
-      GREY: 'Une source requise n’a pas répondu : le verdict reste indéterminé tant qu’elle n’a pas été consultée à nouveau.',
-    },
-    verdictCode: (verdict, policy) => `Code ${verdict} · politique de verdict ${policy}`,
-    signals: (count) => `Signaux (${count})`,
-    noSignal: 'Aucun signal.',
-    severity: { BLOCKING: 'BLOQUANT', WARNING: 'AVERTISSEMENT', INFO: 'INFORMATION' },
-    references: 'Références',
-    dates: 'Dates',
-    links: 'Sources',
-    effectiveFrom: 'Date d’effet',
-    observedAt: 'Observé le',
-    dateKey: {
-      createdOn: 'création',
-      ceasedOn: 'cessation',
-      closedOn: 'fermeture',
-      judgmentDate: 'jugement',
-      publishedOn: 'publication',
-      requestDate: 'requête VIES',
-    },
-    sources: 'Sources consultées',
-    status: { ok: 'a répondu', unavailable: 'indisponible', not_applicable: 'sans objet' },
-    provider: 'Service',
-    duration: 'Durée',
-    reason: 'Motif',
-    retryAfter: (s) => `nouvel essai possible après ${s} s`,
-    seal: 'Scellement',
-    policyVersion: 'Politique de verdict',
-    assessmentId: 'Évaluation',
-    assessedAt: 'Évaluée le',
-    reportId: 'Rapport',
-    sealedAt: 'Scellé le',
-    keyId: 'Clé de signature',
-    algorithm: 'Algorithme',
-    requestedBy: 'Demandé par',
-    howToVerify: 'Comment vérifier ce rapport',
-    steps: [
-      '1. Scannez le QR code ou ouvrez l’adresse ci-dessous : la page de vérification affiche le verdict, la date de scellement, la clé et la signature, et dit si la signature est valide.',
-      '2. Déposez ce fichier PDF sur cette page : son empreinte SHA-256 est calculée dans votre navigateur et comparée à celle du contenu signé. Un seul octet modifié la fait différer.',
-      '3. Hors ligne : vigilance verify report.pdf --seal report.seal.json',
-      `4. Le contenu signé, sans l’empreinte du PDF, est joint à ce fichier (${ATTACHED_PAYLOAD_NAME}).`,
-    ],
-    qrAlt: (url) => `QR code de l’adresse de vérification ${url}`,
-    page: (n, of) => `page ${n} / ${of}`,
-    attachmentDescription: 'Contenu signé du sceau (JSON canonique, sans l’empreinte du PDF)',
-    none: '—',
-  },
-  en: {
-    colon: ': ',
-    title: 'Supplier compliance report',
-    sealedOn: (instant) => `Report sealed on ${instant}`,
-    supplier: 'Supplier',
-    name: 'Name',
-    query: 'Identifier searched',
-    vat: 'EU VAT number',
-    vatOrigin: { given: 'given', derived: 'derived from the SIREN' },
-    country: 'Country',
-    verdict: 'Verdict',
-    verdictWord: { GREEN: 'GREEN', RED: 'RED', GREY: 'GREY' },
-    verdictMeaning: {
-      GREEN: 'No blocking signal, and every required source answered.',
-      RED: 'At least one blocking signal: do not contract as things stand without further review.',
-      GREY: 'A required source did not answer: the verdict stays undetermined until it has been consulted again.',
-    },
-    verdictCode: (verdict, policy) => `Code ${verdict} · verdict policy ${policy}`,
-    signals: (count) => `Signals (${count})`,
-    noSignal: 'No signal.',
-    severity: { BLOCKING: 'BLOCKING', WARNING: 'WARNING', INFO: 'INFO' },
-    references: 'References',
-    dates: 'Dates',
-    links: 'Sources',
-    effectiveFrom: 'Effective from',
-    observedAt: 'Observed at',
-    dateKey: {
-      createdOn: 'created',
-      ceasedOn: 'ceased',
-      closedOn: 'closed',
-      judgmentDate: 'judgment',
-      publishedOn: 'published',
-      requestDate: 'VIES request',
-    },
-    sources: 'Sources consulted',
-    status: { ok: 'answered', unavailable: 'unavailable', not_applicable: 'not applicable' },
-    provider: 'Service',
-    duration: 'Duration',
-    reason: 'Reason',
-    retryAfter: (s) => `may be retried after ${s} s`,
-    seal: 'Seal',
-    policyVersion: 'Verdict policy',
-    assessmentId: 'Assessment',
-    assessedAt: 'Assessed at',
-    reportId: 'Report',
-    sealedAt: 'Sealed at',
-    keyId: 'Signing key',
-    algorithm: 'Algorithm',
-    requestedBy: 'Requested by',
-    howToVerify: 'How to verify this report',
-    steps: [
-      '1. Scan the QR code or open the address below: the verification page shows the verdict, the seal time, the key and the signature, and says whether the signature is valid.',
-      '2. Drop this PDF file on that page: its SHA-256 fingerprint is computed in your browser and compared with the one in the signed payload. A single changed byte makes them differ.',
-      '3. Offline: vigilance verify report.pdf --seal report.seal.json',
-      `4. The signed payload, without the PDF's fingerprint, is attached to this file (${ATTACHED_PAYLOAD_NAME}).`,
-    ],
-    qrAlt: (url) => `QR code of the verification address ${url}`,
-    page: (n, of) => `page ${n} / ${of}`,
-    attachmentDescription: 'Signed seal payload (canonical JSON, without the PDF fingerprint)',
-    none: '—',
-  },
-};
-
-const SOURCE_LABEL: Readonly<Record<SourceReport['name'], string>> = {
-  sirene: 'SIRENE',
-  bodacc: 'BODACC',
-  vies: 'VIES',
-};
-
-const PROVIDER_LABEL: Readonly<Record<NonNullable<SourceReport['provider']>, string>> = {
-  insee: 'API Sirene (INSEE)',
-  recherche: 'API Recherche d’entreprises',
-};
 
 /**
  * The modules of the QR code of `text` (error correction level M), row by row: the squares the renderer paints,
@@ -321,21 +133,6 @@ const asFontSource = (font: ParsedFont): PDFKit.Mixins.PDFFontSource =>
 
 /** The height of rows stacked with the usual gap under each. */
 const stacked = (values: readonly number[]): number => values.reduce((total, v) => total + v + GAP, 0);
-
-const ISO_INSTANT = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?Z$/;
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
-
-/** A UTC instant the way the report's language writes it; anything else as given. */
-const instantText = (iso: string, lang: Lang): string => {
-  const match = ISO_INSTANT.exec(iso);
-  if (match?.[1] === undefined || match[2] === undefined) return iso;
-  return lang === 'fr' ? `${frenchDate(match[1])} à ${match[2]} UTC` : `${match[1]} ${match[2]} UTC`;
-};
-
-const dateText = (iso: string, lang: Lang): string => {
-  if (ISO_DATE.test(iso)) return lang === 'fr' ? frenchDate(iso) : iso;
-  return instantText(iso, lang);
-};
 
 /** 16 bytes of SHA-256 over the report id: the PDF's file identifier, the same for every render of a report. */
 const fileId = (reportId: string): Buffer =>
@@ -768,13 +565,14 @@ const drawVerification = (
   const url = document.verificationUrl;
   const stepsX = canvas.left + QR_SIDE + 16;
   const stepsWidth = canvas.left + canvas.width - stepsX;
-  const stepsHeight = t.steps.reduce((total, step) => total + canvas.height(step, STEP, stepsWidth) + 3, 0);
+  const steps = [...t.steps, t.attachmentStep];
+  const stepsHeight = steps.reduce((total, step) => total + canvas.height(step, STEP, stepsWidth) + 3, 0);
   const urlHeight = canvas.height(url, SMALL, canvas.width);
   const section = canvas.section(root, t.howToVerify, Math.max(QR_SIDE, stepsHeight) + 4 + urlHeight);
   const y = doc.y;
   drawQr(canvas, section, url, t.qrAlt(url), { x: canvas.left, y });
   doc.y = y + 6;
-  for (const step of t.steps) {
+  for (const step of steps) {
     canvas.text(section, step, STEP, { x: stepsX, width: stepsWidth });
     doc.y += 3;
   }
