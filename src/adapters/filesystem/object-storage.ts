@@ -4,7 +4,12 @@ import { lstat, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/p
 import { dirname, join, resolve } from 'node:path';
 import type { Clock } from '#app/application/ports/clock.ts';
 import { InfrastructureError } from '#app/application/ports/infrastructure-error.ts';
-import type { ObjectStorage } from '#app/application/ports/object-storage.ts';
+import {
+  isValidStorageKey,
+  isValidStoragePrefix,
+  MAX_LINK_SECONDS,
+  type ObjectStorage,
+} from '#app/application/ports/object-storage.ts';
 
 /** Where the objects live and how download links are signed. */
 export interface FilesystemObjectStorageOptions {
@@ -18,22 +23,7 @@ export interface FilesystemObjectStorageOptions {
   readonly clock?: Pick<Clock, 'now'>;
 }
 
-const MAX_KEY_LENGTH = 1024;
-const MAX_SEGMENT_LENGTH = 255;
 const MIN_SECRET_BYTES = 32;
-// SigV4 caps presigned URLs at a week; the filesystem links follow the same bound so both adapters agree.
-const MAX_LINK_SECONDS = 604_800;
-const SEGMENT = /^[a-z0-9._-]+$/;
-
-const isValidSegment = (segment: string): boolean =>
-  segment.length <= MAX_SEGMENT_LENGTH && SEGMENT.test(segment) && segment !== '.' && !segment.includes('..');
-
-const isValidKey = (key: string): boolean =>
-  key.length > 0 && key.length <= MAX_KEY_LENGTH && key.split('/').every(isValidSegment);
-
-/** A prefix is a key, a key followed by "/", or empty. */
-const isValidPrefix = (prefix: string): boolean =>
-  prefix === '' || isValidKey(prefix) || (prefix.endsWith('/') && isValidKey(prefix.slice(0, -1)));
 
 const badKey = (): InfrastructureError =>
   new InfrastructureError(
@@ -42,7 +32,7 @@ const badKey = (): InfrastructureError =>
   );
 
 const checkedKey = (key: string): readonly string[] => {
-  if (!isValidKey(key)) throw badKey();
+  if (!isValidStorageKey(key)) throw badKey();
   return key.split('/');
 };
 
@@ -77,7 +67,7 @@ export const verifyDownloadLink = (
   checkSecret(options.linkSecret);
   const expiresText = typeof expires === 'number' ? String(expires) : expires;
   // Only the canonical decimal form was ever signed: "0123" or "1e9" cannot be a link of ours.
-  if (!/^[1-9][0-9]{0,14}$/.test(expiresText) || !isValidKey(key)) return false;
+  if (!/^[1-9][0-9]{0,14}$/.test(expiresText) || !isValidStorageKey(key)) return false;
   const expected = Buffer.from(linkSignature(options.linkSecret, key, expiresText), 'utf8');
   // Comparing the text (not decoded bytes) refuses the variants a lenient base64 decoder would accept.
   const given = Buffer.from(sig, 'utf8');
@@ -286,7 +276,7 @@ export const createFilesystemObjectStorage = (options: FilesystemObjectStorageOp
   };
 
   const list = async (prefix: string): Promise<readonly { key: string; modifiedAt: string }[]> => {
-    if (!isValidPrefix(prefix)) throw badKey();
+    if (!isValidStoragePrefix(prefix)) throw badKey();
     const cut = prefix.lastIndexOf('/');
     const folderKey = prefix.slice(0, cut + 1);
     const found: { key: string; modifiedAt: string }[] = [];
@@ -302,7 +292,8 @@ export const createFilesystemObjectStorage = (options: FilesystemObjectStorageOp
       }
       await Promise.all(
         entries.map(async (entry) => {
-          if (!isValidSegment(entry.name)) return;
+          // A directory entry's name holds no "/": as a one-segment key it must pass the key syntax.
+          if (!isValidStorageKey(entry.name)) return;
           const key = keyPrefix + entry.name;
           if (entry.isDirectory()) {
             if (`${key}/`.startsWith(prefix)) await walk(join(path, entry.name), `${key}/`);

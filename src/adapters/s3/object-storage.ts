@@ -10,7 +10,12 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Clock } from '#app/application/ports/clock.ts';
 import { InfrastructureError } from '#app/application/ports/infrastructure-error.ts';
-import type { ObjectStorage } from '#app/application/ports/object-storage.ts';
+import {
+  isValidStorageKey,
+  isValidStoragePrefix,
+  MAX_LINK_SECONDS,
+  type ObjectStorage,
+} from '#app/application/ports/object-storage.ts';
 
 /** Which bucket, and how to reach it. */
 export interface S3ObjectStorageOptions {
@@ -40,22 +45,6 @@ export interface S3ObjectStorage extends ObjectStorage {
   close(): Promise<void>;
 }
 
-const MAX_KEY_LENGTH = 1024;
-const MAX_SEGMENT_LENGTH = 255;
-// SigV4 refuses presigned URLs valid longer than a week.
-const MAX_LINK_SECONDS = 604_800;
-const SEGMENT = /^[a-z0-9._-]+$/;
-
-// The same syntax as the filesystem adapter, so a key valid on one is valid on the other.
-const isValidSegment = (segment: string): boolean =>
-  segment.length <= MAX_SEGMENT_LENGTH && SEGMENT.test(segment) && segment !== '.' && !segment.includes('..');
-
-const isValidKey = (key: string): boolean =>
-  key.length > 0 && key.length <= MAX_KEY_LENGTH && key.split('/').every(isValidSegment);
-
-const isValidPrefix = (prefix: string): boolean =>
-  prefix === '' || isValidKey(prefix) || (prefix.endsWith('/') && isValidKey(prefix.slice(0, -1)));
-
 const badKey = (): InfrastructureError =>
   new InfrastructureError(
     'STORAGE_BAD_KEY',
@@ -63,7 +52,7 @@ const badKey = (): InfrastructureError =>
   );
 
 const checkKey = (key: string): void => {
-  if (!isValidKey(key)) throw badKey();
+  if (!isValidStorageKey(key)) throw badKey();
 };
 
 /** The message names the operation and S3's error code only: no key, payload or credential. */
@@ -88,7 +77,7 @@ const isNoSuchKey = (error: unknown): boolean =>
  */
 export const createS3ObjectStorage = (options: S3ObjectStorageOptions): S3ObjectStorage => {
   const keyPrefix = options.prefix ?? '';
-  if (!isValidPrefix(keyPrefix)) {
+  if (!isValidStoragePrefix(keyPrefix)) {
     throw new RangeError('The S3 key prefix follows the key syntax ([a-z0-9._/-], no "..").');
   }
   const pageSize = options.listPageSize;
@@ -161,7 +150,7 @@ export const createS3ObjectStorage = (options: S3ObjectStorageOptions): S3Object
   };
 
   const list = async (prefix: string): Promise<readonly { key: string; modifiedAt: string }[]> => {
-    if (!isValidPrefix(prefix)) throw badKey();
+    if (!isValidStoragePrefix(prefix)) throw badKey();
     const found: { key: string; modifiedAt: string }[] = [];
     try {
       let token: string | undefined;
@@ -176,7 +165,7 @@ export const createS3ObjectStorage = (options: S3ObjectStorageOptions): S3Object
         );
         for (const object of page.Contents ?? []) {
           const key = object.Key?.slice(keyPrefix.length);
-          if (key === undefined || !isValidKey(key)) continue;
+          if (key === undefined || !isValidStorageKey(key)) continue;
           if (object.LastModified === undefined) throw new Error('S3 listed an object without LastModified.');
           found.push({ key, modifiedAt: object.LastModified.toISOString() });
         }
