@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { makeVerifySeal } from '#app/application/use-cases/verify-seal.ts';
 import { createSealCrypto } from '#app/adapters/system/seal-crypto.ts';
+import { readLocalPublicKeys } from '#app/adapters/local-crypto/signer.ts';
 import { openSigner } from './signer.ts';
 import { parseCommand, USAGE, type Command } from '#app/cli/args.ts';
 import {
@@ -84,8 +85,11 @@ const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
         {
           readFile: async (path) => new Uint8Array(await readFile(path)),
           keys: async (jwks) => {
+            if (jwks === null && config.value.signing.kind === 'local') {
+              // No JWKS given: this installation's own keys, read without creating one.
+              return { keys: await readLocalPublicKeys({ dir: config.value.signing.dir }) };
+            }
             if (jwks === null) {
-              // No JWKS given: the keys of this installation's own signer, still offline.
               const opened = await openSigner(config.value);
               try {
                 return { keys: await opened.signer.publicKeys() };

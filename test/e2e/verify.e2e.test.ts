@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +85,14 @@ describe('vigilance verify and keys export', () => {
     const unknown = await runCli(['verify', files.pdf, '--seal', files.seal, '--jwks', empty]);
     expect(unknown.code).toBe(1);
     expect(unknown.stdout).toContain('SEAL_KEY_UNKNOWN');
+  });
+
+  it('checks against no key, and creates none, on an installation that never sealed', async () => {
+    const fresh = join(dir, 'fresh-data');
+    const run = await runCli(['verify', files.pdf, '--seal', files.seal], { VIGILANCE_DATA_DIR: fresh });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('SEAL_KEY_UNKNOWN');
+    expect(existsSync(join(fresh, 'keys'))).toBe(false);
   });
 
   it('refuses missing files as input errors (exit 2)', async () => {

@@ -10,7 +10,7 @@ import {
   opensslVerifies,
   verifiesAsPs256,
 } from '../../../test/contracts/signer.contract.ts';
-import { createLocalSigner, rsaJwkThumbprint, signPssDigest } from './signer.ts';
+import { createLocalSigner, readLocalPublicKeys, rsaJwkThumbprint, signPssDigest } from './signer.ts';
 
 const generateRsaKeyPair = promisify(generateKeyPair);
 const sha256 = (data: Uint8Array): Buffer => createHash('sha256').update(data).digest();
@@ -245,5 +245,24 @@ describe('signPssDigest (EMSA-PSS over a precomputed SHA-256 digest)', () => {
     expect(() => signPssDigest(privateKey, new Uint8Array(33))).toThrow(TypeError);
     const ec = await generateRsaKeyPair('ec', { namedCurve: 'P-256' });
     expect(() => signPssDigest(ec.privateKey, new Uint8Array(32))).toThrow(TypeError);
+  });
+});
+
+describe('readLocalPublicKeys', () => {
+  it('reads the published keys of a keyring, current first, without creating one where there is none', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'vigilance-keys-read-'));
+    try {
+      expect(await readLocalPublicKeys({ dir: join(root, 'none') })).toEqual([]);
+      await expect(stat(join(root, 'none'))).rejects.toMatchObject({ code: 'ENOENT' });
+      const signer = await createLocalSigner({ dir: join(root, 'keys') });
+      await signer.rotate();
+      expect(await readLocalPublicKeys({ dir: join(root, 'keys') })).toEqual(await signer.publicKeys());
+      await writeFile(join(root, 'keys', 'keyring.json'), '{"version": 1');
+      await expect(readLocalPublicKeys({ dir: join(root, 'keys') })).rejects.toMatchObject({
+        code: 'SIGNER_UNAVAILABLE',
+      });
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

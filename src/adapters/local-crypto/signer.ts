@@ -389,3 +389,27 @@ export const createLocalSigner = async (options: LocalSignerOptions): Promise<Si
     },
   };
 };
+
+/**
+ * The public keys of a local keyring, current first, read without creating anything: what `vigilance verify`
+ * checks against on an installation, where a missing keyring simply means no key was ever published. A corrupt
+ * keyring is SIGNER_UNAVAILABLE.
+ */
+export const readLocalPublicKeys = async (options: LocalSignerOptions): Promise<readonly PublishedKey[]> => {
+  const path = join(options.dir, KEYRING_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT') return [];
+    throw new InfrastructureError('SIGNER_UNAVAILABLE', `The keyring ${path} cannot be read.`, {
+      cause: error,
+    });
+  }
+  const keyring = parseKeyring(text);
+  if (keyring === undefined) {
+    throw new InfrastructureError('SIGNER_UNAVAILABLE', `The keyring ${path} is corrupt.`);
+  }
+  const current = keyring.keys.filter((k) => k.kid === keyring.current);
+  return [...current, ...keyring.keys.filter((k) => k.kid !== keyring.current)];
+};
