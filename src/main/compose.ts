@@ -166,7 +166,7 @@ export const compose = async (
       overrides.insolvencyRegistry ?? createBodaccInsolvencyRegistry({ clock }, http('bodacc'));
     const vatRegistry = overrides.vatRegistry ?? createViesVatRegistry({ clock }, http('vies'));
 
-    const storeDeps = { newId: () => ids.newId() };
+    const storeDeps = { newId: () => ids.newId(), driver: db.driver };
     const stores = createSqlStores(db, storeDeps);
     const unitOfWork = createSqlUnitOfWork(db, storeDeps);
 

@@ -89,8 +89,21 @@ const UNCHANGED: RecordOutcome = Object.freeze({ changed: false, inserted: 0, cl
 const systemTime = (knownAt: string, current: readonly ObservationRow[]): string =>
   current.reduce((latest, row) => (row.sys_from > latest ? row.sys_from : latest), instant(knownAt));
 
-export const createSqlObservationStore = (db: SqlExecutor): ObservationStore => {
+export interface SqlObservationStoreOptions {
+  /**
+   * Whether concurrent sessions can record the same fact: true on PostgreSQL (the default), false on PGlite,
+   * whose one session runs transactions one at a time, so the per-fact lock would be a wasted round trip.
+   */
+  readonly concurrentSessions?: boolean;
+}
+
+export const createSqlObservationStore = (
+  db: SqlExecutor,
+  options: SqlObservationStoreOptions = {},
+): ObservationStore => {
+  const concurrentSessions = options.concurrentSessions ?? true;
   const lockFact = async (t: FactTimeline): Promise<void> => {
+    if (!concurrentSessions) return;
     await db.query(`select pg_advisory_xact_lock(hashtextextended($1, 0))`, [
       JSON.stringify(['source_observations', t.subject, t.source, t.factKind]),
     ]);

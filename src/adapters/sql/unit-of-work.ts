@@ -8,12 +8,14 @@ import { createSqlUniquenessRegistry } from './uniqueness-registry.ts';
 
 export interface SqlStoreDeps {
   readonly newId: () => string;
+  /** The database's driver: PGlite's single session needs no lock between concurrent recorders. */
+  readonly driver?: SqlDatabase['driver'];
 }
 
 /** Every store bound to one executor: the database itself, or one transaction. */
 export const createSqlStores = (db: SqlExecutor, deps: SqlStoreDeps): Stores => ({
   assessments: createSqlAssessmentStore(db),
-  observations: createSqlObservationStore(db),
+  observations: createSqlObservationStore(db, { concurrentSessions: deps.driver !== 'pglite' }),
   audit: createSqlAuditLog(db, deps),
   idempotency: createSqlIdempotencyStore(db),
   uniqueness: createSqlUniquenessRegistry(db),
@@ -21,5 +23,5 @@ export const createSqlStores = (db: SqlExecutor, deps: SqlStoreDeps): Stores => 
 
 /** A unit of work is one database transaction; the stores it hands out write through it. */
 export const createSqlUnitOfWork = (db: SqlDatabase, deps: SqlStoreDeps): UnitOfWork => ({
-  run: (work) => db.transaction((tx) => work(createSqlStores(tx, deps))),
+  run: (work) => db.transaction((tx) => work(createSqlStores(tx, { ...deps, driver: db.driver }))),
 });
