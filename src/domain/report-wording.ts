@@ -1,8 +1,8 @@
 import { frenchDate } from './dates.ts';
-import type { SourceReport } from './assessment.ts';
+import type { Assessment, SourceReport } from './assessment.ts';
 import type { Verdict } from './policy.ts';
 import { ATTACHED_PAYLOAD_NAME } from './seal.ts';
-import type { Severity } from './signals.ts';
+import type { Severity, Signal } from './signals.ts';
 
 /**
  * How a sealed report speaks, whichever renderer draws it (pdfkit or Chromium): its wording in French and in
@@ -220,4 +220,119 @@ export const instantText = (iso: string, lang: ReportLang): string => {
 export const dateText = (iso: string, lang: ReportLang): string => {
   if (ISO_DATE.test(iso)) return lang === 'fr' ? frenchDate(iso) : iso;
   return instantText(iso, lang);
+};
+
+/** What a report states, whichever renderer lays it out. */
+export interface ReportFacts {
+  readonly lang: ReportLang;
+  readonly assessment: Assessment;
+  readonly assessmentId: string;
+  readonly reportId: string;
+  readonly sealedAt: string;
+  readonly keyId: string;
+  readonly algorithm: string;
+  readonly requestedBy: string | null;
+}
+
+export type ReportRow = readonly [label: string, value: string];
+
+/** The supplier's identity, label by label. */
+export const supplierRows = (report: ReportFacts): readonly ReportRow[] => {
+  const t = REPORT_WORDING[report.lang];
+  const { subject } = report.assessment;
+  const vat =
+    subject.vat === null
+      ? null
+      : subject.vatOrigin === null
+        ? subject.vat
+        : `${subject.vat} (${t.vatOrigin[subject.vatOrigin]})`;
+  return (
+    [
+      [t.name, subject.name],
+      ['SIREN', subject.siren],
+      ['SIRET', subject.siret],
+      [t.vat, vat],
+      [t.country, subject.country],
+      [t.query, subject.query],
+    ] as const
+  ).map(([label, value]) => [label, value ?? t.none] as const);
+};
+
+/** The seal block: policy, ids, times, key and algorithm, and who asked on whose behalf. */
+export const sealRows = (report: ReportFacts): readonly ReportRow[] => {
+  const t = REPORT_WORDING[report.lang];
+  return [
+    [t.policyVersion, report.assessment.policyVersion],
+    [t.assessmentId, report.assessmentId],
+    [t.assessedAt, instantText(report.assessment.assessedAt, report.lang)],
+    [t.reportId, report.reportId],
+    [t.sealedAt, instantText(report.sealedAt, report.lang)],
+    [t.keyId, report.keyId],
+    [t.algorithm, report.algorithm],
+    ...(report.requestedBy === null ? [] : [[t.requestedBy, report.requestedBy] as const]),
+  ];
+};
+
+/** A signal as text: its heading, its summary, the evidence notes (references, dates, times), and its URLs. */
+export interface SignalText {
+  readonly heading: string;
+  readonly summary: string;
+  readonly notes: readonly string[];
+  readonly urls: readonly string[];
+}
+
+export const signalText = (signal: Signal, lang: ReportLang): SignalText => {
+  const t = REPORT_WORDING[lang];
+  const { evidence } = signal;
+  const notes: string[] = [];
+  if (evidence.references.length > 0)
+    notes.push(`${t.references}${t.colon}${evidence.references.join(', ')}`);
+  const dates = Object.entries(evidence.dates);
+  if (dates.length > 0) {
+    const listed = dates.map(([key, value]) => `${t.dateKey[key] ?? key} ${dateText(value, lang)}`);
+    notes.push(`${t.dates}${t.colon}${listed.join(', ')}`);
+  }
+  notes.push(
+    [
+      ...(signal.effectiveFrom === null
+        ? []
+        : [`${t.effectiveFrom}${t.colon}${dateText(signal.effectiveFrom, lang)}`]),
+      `${t.observedAt}${t.colon}${instantText(signal.observedAt, lang)}`,
+    ].join(' · '),
+  );
+  return {
+    heading: `${t.severity[signal.severity]} · ${SOURCE_LABEL[signal.source]} · ${signal.code}`,
+    summary: signal.summary[lang],
+    notes,
+    urls: evidence.urls,
+  };
+};
+
+/** A source as text: its heading (name and status), details (service, duration, time), and why it did not answer. */
+export interface SourceText {
+  readonly heading: string;
+  readonly unavailable: boolean;
+  readonly details: string | null;
+  readonly reason: string | null;
+}
+
+export const sourceText = (source: SourceReport, lang: ReportLang): SourceText => {
+  const t = REPORT_WORDING[lang];
+  const details = [
+    ...(source.provider === null ? [] : [`${t.provider}${t.colon}${PROVIDER_LABEL[source.provider]}`]),
+    ...(source.durationMs === null ? [] : [`${t.duration}${t.colon}${String(source.durationMs)} ms`]),
+    ...(source.observedAt === null
+      ? []
+      : [`${t.observedAt}${t.colon}${instantText(source.observedAt, lang)}`]),
+  ];
+  const reason = [
+    ...(source.reason === null ? [] : [`${t.reason}${t.colon}${source.reason}`]),
+    ...(source.retryAfterSeconds === null ? [] : [t.retryAfter(source.retryAfterSeconds)]),
+  ];
+  return {
+    heading: `${SOURCE_LABEL[source.name]} — ${t.status[source.status]}`,
+    unavailable: source.status === 'unavailable',
+    details: details.length === 0 ? null : details.join(' · '),
+    reason: reason.length === 0 ? null : reason.join(' · '),
+  };
 };

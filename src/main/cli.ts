@@ -19,10 +19,8 @@ import { loadConfig } from '#app/config/config.ts';
 import { BUILT_IN_FIXTURES_DIR, startSandbox } from '#app/sandbox/server.ts';
 import { migrate } from '#app/adapters/sql/migrate.ts';
 import { ensurePartitions } from '#app/adapters/sql/partitions.ts';
-import { openPgliteDatabase } from '#app/adapters/pglite/database.ts';
-import { openPostgresDatabase } from '#app/adapters/postgres/database.ts';
 import { InfrastructureError } from '#app/application/ports/infrastructure-error.ts';
-import { compose, LOCAL_ACCOUNT_ID, LOCAL_USER_ID, type App } from './compose.ts';
+import { compose, LOCAL_ACCOUNT_ID, LOCAL_USER_ID, openConfiguredDatabase, type App } from './compose.ts';
 
 /** The `vigilance` command's entry point: the only place that touches argv, the environment and exit codes. */
 const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> => {
@@ -111,7 +109,7 @@ const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       const config = loadConfig(env);
       if (!config.ok) return configProblem(config.error.message, io);
       const { url, dataDir } = config.value.database;
-      const db = url === null ? await openPgliteDatabase({ dataDir }) : openPostgresDatabase({ url });
+      const db = await openConfiguredDatabase(config.value);
       try {
         const applied = await migrate(db);
         const created = await ensurePartitions(db, new Date());

@@ -66,14 +66,20 @@ export interface ComposeOptions {
 /** How often long-running processes check that the coming months' partitions exist. */
 export const PARTITION_MAINTENANCE_INTERVAL_MS = 6 * 60 * 60 * 1000;
 
+/** The configured database, opened as it is: PostgreSQL when DATABASE_URL is set, else embedded PGlite. */
+export const openConfiguredDatabase = async (config: Config): Promise<SqlDatabase> => {
+  const { url, dataDir } = config.database;
+  return url === null ? openPgliteDatabase({ dataDir }) : openPostgresDatabase({ url });
+};
+
 /**
- * Opens the configured database: PostgreSQL when DATABASE_URL is set (it must have been migrated with
+ * Opens the configured database ready for use: PostgreSQL when DATABASE_URL is set (it must have been migrated with
  * `vigilance migrate`: DATABASE_NOT_MIGRATED otherwise), else embedded PGlite in the data directory, migrated
  * on the spot. The current and next months' partitions are made sure of either way.
  */
 export const openDatabase = async (config: Config, clock: Clock): Promise<SqlDatabase> => {
-  const { url, dataDir } = config.database;
-  const db = url === null ? await openPgliteDatabase({ dataDir }) : openPostgresDatabase({ url });
+  const db = await openConfiguredDatabase(config);
+  const { url } = config.database;
   try {
     if (url === null) await migrate(db);
     else await assertMigrated(db);

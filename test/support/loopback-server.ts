@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -83,5 +84,19 @@ export const startStubServer = async (
         }),
       );
     },
+  };
+};
+
+/**
+ * Stub servers that close after each test of the calling file: `track(server)` registers one and returns it.
+ */
+export const closingAfterEach = (): ((server: StubServer) => StubServer) => {
+  const servers: StubServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+  });
+  return (server) => {
+    servers.push(server);
+    return server;
   };
 };

@@ -8,13 +8,14 @@ import { InfrastructureError } from '#app/application/ports/infrastructure-error
 import type { ReportDocument, ReportRenderer } from '#app/application/ports/report-renderer.ts';
 import type { SourceReport } from '#app/domain/assessment.ts';
 import {
-  dateText,
   instantText,
-  PROVIDER_LABEL,
   REPORT_WORDING,
   SEVERITY_COLOUR,
-  SOURCE_LABEL,
   VERDICT_COLOUR,
+  sealRows,
+  signalText,
+  sourceText,
+  supplierRows,
 } from '#app/domain/report-wording.ts';
 import type { Signal } from '#app/domain/signals.ts';
 
@@ -102,60 +103,25 @@ const rows = (pairs: readonly (readonly [string, string])[]): string =>
 const link = (url: string): string => `<a href="${escapeHtml(url)}">${escapeHtml(url)}</a>`;
 
 const signalHtml = (signal: Signal, document: ReportDocument): string => {
-  const t = REPORT_WORDING[document.lang];
-  const { lang } = document;
-  const { evidence } = signal;
+  const text = signalText(signal, document.lang);
   const colour = SEVERITY_COLOUR[signal.severity];
   const lines = [
-    `<p class="tag" style="color:${colour}">${escapeHtml(
-      `${t.severity[signal.severity]} · ${SOURCE_LABEL[signal.source]} · ${signal.code}`,
-    )}</p>`,
-    `<p>${escapeHtml(signal.summary[lang])}</p>`,
+    `<p class="tag" style="color:${colour}">${escapeHtml(text.heading)}</p>`,
+    `<p>${escapeHtml(text.summary)}</p>`,
+    ...text.notes.map((note) => `<p class="small">${escapeHtml(note)}</p>`),
+    ...text.urls.map((url) => `<p class="small">${link(url)}</p>`),
   ];
-  if (evidence.references.length > 0) {
-    lines.push(
-      `<p class="small">${escapeHtml(`${t.references}${t.colon}${evidence.references.join(', ')}`)}</p>`,
-    );
-  }
-  const dates = Object.entries(evidence.dates);
-  if (dates.length > 0) {
-    const listed = dates.map(([key, value]) => `${t.dateKey[key] ?? key} ${dateText(value, lang)}`);
-    lines.push(`<p class="small">${escapeHtml(`${t.dates}${t.colon}${listed.join(', ')}`)}</p>`);
-  }
-  const when = [
-    ...(signal.effectiveFrom === null
-      ? []
-      : [`${t.effectiveFrom}${t.colon}${dateText(signal.effectiveFrom, lang)}`]),
-    `${t.observedAt}${t.colon}${instantText(signal.observedAt, lang)}`,
-  ];
-  lines.push(`<p class="small">${escapeHtml(when.join(' · '))}</p>`);
-  for (const url of evidence.urls) lines.push(`<p class="small">${link(url)}</p>`);
   return `<div class="block" style="border-color:${colour}">${lines.join('')}</div>`;
 };
 
 const sourceHtml = (source: SourceReport, document: ReportDocument): string => {
-  const t = REPORT_WORDING[document.lang];
-  const { lang } = document;
-  const details = [
-    ...(source.provider === null ? [] : [`${t.provider}${t.colon}${PROVIDER_LABEL[source.provider]}`]),
-    ...(source.durationMs === null ? [] : [`${t.duration}${t.colon}${source.durationMs} ms`]),
-    ...(source.observedAt === null
-      ? []
-      : [`${t.observedAt}${t.colon}${instantText(source.observedAt, lang)}`]),
-  ];
-  const reason = [
-    ...(source.reason === null ? [] : [`${t.reason}${t.colon}${source.reason}`]),
-    ...(source.retryAfterSeconds === null ? [] : [t.retryAfter(source.retryAfterSeconds)]),
-  ];
-  const unavailable = source.status === 'unavailable';
-  const colour = unavailable ? VERDICT_COLOUR.RED : 'transparent';
+  const text = sourceText(source, document.lang);
+  const colour = text.unavailable ? VERDICT_COLOUR.RED : 'transparent';
   return (
     `<div class="block" style="border-color:${colour}">` +
-    `<p class="tag" style="color:${unavailable ? VERDICT_COLOUR.RED : '#1a1a1a'}">${escapeHtml(
-      `${SOURCE_LABEL[source.name]} — ${t.status[source.status]}`,
-    )}</p>` +
-    (details.length === 0 ? '' : `<p class="small">${escapeHtml(details.join(' · '))}</p>`) +
-    (reason.length === 0 ? '' : `<p class="small">${escapeHtml(reason.join(' · '))}</p>`) +
+    `<p class="tag" style="color:${text.unavailable ? VERDICT_COLOUR.RED : '#1a1a1a'}">${escapeHtml(text.heading)}</p>` +
+    (text.details === null ? '' : `<p class="small">${escapeHtml(text.details)}</p>`) +
+    (text.reason === null ? '' : `<p class="small">${escapeHtml(text.reason)}</p>`) +
     `</div>`
   );
 };
@@ -216,33 +182,9 @@ h2 { font-size: 12.5pt; color: #1f3a5f; margin: 14pt 0 6pt 0; padding-bottom: 2p
 const reportBody = (document: ReportDocument): string => {
   const t = REPORT_WORDING[document.lang];
   const { lang } = document;
-  const { subject, verdict, policyVersion, signals, sources } = document.assessment;
-  const vat =
-    subject.vat === null
-      ? null
-      : subject.vatOrigin === null
-        ? subject.vat
-        : `${subject.vat} (${t.vatOrigin[subject.vatOrigin]})`;
-  const supplier = (
-    [
-      [t.name, subject.name],
-      ['SIREN', subject.siren],
-      ['SIRET', subject.siret],
-      [t.vat, vat],
-      [t.country, subject.country],
-      [t.query, subject.query],
-    ] as const
-  ).map(([label, value]) => [label, value ?? t.none] as const);
-  const seal = [
-    [t.policyVersion, policyVersion],
-    [t.assessmentId, document.assessmentId],
-    [t.assessedAt, instantText(document.assessment.assessedAt, lang)],
-    [t.reportId, document.reportId],
-    [t.sealedAt, instantText(document.sealedAt, lang)],
-    [t.keyId, document.keyId],
-    [t.algorithm, document.algorithm],
-    ...(document.requestedBy === null ? [] : [[t.requestedBy, document.requestedBy] as const]),
-  ] as const;
+  const { verdict, policyVersion, signals, sources } = document.assessment;
+  const supplier = supplierRows(document);
+  const seal = sealRows(document);
   const url = document.verificationUrl;
   return `<header>
 <div class="brand"><b>VIGILANCE</b><span class="small">${escapeHtml(`${t.reportId} ${document.reportId}`)}</span></div>

@@ -8,13 +8,14 @@ import { InfrastructureError } from '#app/application/ports/infrastructure-error
 import type { ReportDocument, ReportRenderer } from '#app/application/ports/report-renderer.ts';
 import type { SourceReport } from '#app/domain/assessment.ts';
 import {
-  dateText,
   instantText,
-  PROVIDER_LABEL,
   REPORT_WORDING as WORDING,
   SEVERITY_COLOUR,
-  SOURCE_LABEL,
   VERDICT_COLOUR,
+  sealRows,
+  signalText,
+  sourceText,
+  supplierRows,
 } from '#app/domain/report-wording.ts';
 import { ATTACHED_PAYLOAD_NAME } from '#app/domain/seal.ts';
 import type { Signal } from '#app/domain/signals.ts';
@@ -319,25 +320,11 @@ const drawHeader = (canvas: Canvas, root: PDFKit.PDFStructureElement, document: 
 };
 
 const drawSupplier = (canvas: Canvas, root: PDFKit.PDFStructureElement, document: ReportDocument): void => {
-  const t = WORDING[document.lang];
-  const { subject } = document.assessment;
-  const vat =
-    subject.vat === null
-      ? null
-      : subject.vatOrigin === null
-        ? subject.vat
-        : `${subject.vat} (${t.vatOrigin[subject.vatOrigin]})`;
-  const pairs = (
-    [
-      [t.name, subject.name],
-      ['SIREN', subject.siren],
-      ['SIRET', subject.siret],
-      [t.vat, vat],
-      [t.country, subject.country],
-      [t.query, subject.query],
-    ] as const
-  ).map(([label, value]) => [label, value ?? t.none] as const);
-  canvas.rows(canvas.section(root, t.supplier, stacked(canvas.rowHeights(pairs))), pairs);
+  const pairs = supplierRows(document);
+  canvas.rows(
+    canvas.section(root, WORDING[document.lang].supplier, stacked(canvas.rowHeights(pairs))),
+    pairs,
+  );
 };
 
 const drawVerdict = (canvas: Canvas, root: PDFKit.PDFStructureElement, document: ReportDocument): void => {
@@ -432,61 +419,29 @@ const drawBlocks = (canvas: Canvas, section: PDFKit.PDFStructureElement, blocks:
 
 /** One signal: severity, source and code; the summary; then its evidence and dates. */
 const signalBlock = (signal: Signal, document: ReportDocument): Block => {
-  const t = WORDING[document.lang];
-  const { lang } = document;
-  const { evidence } = signal;
+  const text = signalText(signal, document.lang);
   const lines: Line[] = [
-    {
-      text: `${t.severity[signal.severity]} · ${SOURCE_LABEL[signal.source]} · ${signal.code}`,
-      style: { font: 'bold', size: 9, colour: SEVERITY_COLOUR[signal.severity] },
-    },
-    { text: signal.summary[lang], style: BODY },
+    { text: text.heading, style: { font: 'bold', size: 9, colour: SEVERITY_COLOUR[signal.severity] } },
+    { text: text.summary, style: BODY },
+    ...text.notes.map((note) => ({ text: note, style: SMALL })),
+    ...text.urls.map((url) => ({ text: url, style: { ...SMALL, colour: BRAND }, link: url })),
   ];
-  if (evidence.references.length > 0) {
-    lines.push({ text: `${t.references}${t.colon}${evidence.references.join(', ')}`, style: SMALL });
-  }
-  const dates = Object.entries(evidence.dates);
-  if (dates.length > 0) {
-    const listed = dates.map(([key, value]) => `${t.dateKey[key] ?? key} ${dateText(value, lang)}`);
-    lines.push({ text: `${t.dates}${t.colon}${listed.join(', ')}`, style: SMALL });
-  }
-  const when = [
-    ...(signal.effectiveFrom === null
-      ? []
-      : [`${t.effectiveFrom}${t.colon}${dateText(signal.effectiveFrom, lang)}`]),
-    `${t.observedAt}${t.colon}${instantText(signal.observedAt, lang)}`,
-  ];
-  lines.push({ text: when.join(' · '), style: SMALL });
-  for (const url of evidence.urls) lines.push({ text: url, style: { ...SMALL, colour: BRAND }, link: url });
   return { lines, bar: SEVERITY_COLOUR[signal.severity] };
 };
 
 /** One source: its status; the service, duration and observation time; why it did not answer. */
 const sourceBlock = (source: SourceReport, document: ReportDocument): Block => {
-  const t = WORDING[document.lang];
-  const { lang } = document;
-  const details = [
-    ...(source.provider === null ? [] : [`${t.provider}${t.colon}${PROVIDER_LABEL[source.provider]}`]),
-    ...(source.durationMs === null ? [] : [`${t.duration}${t.colon}${source.durationMs} ms`]),
-    ...(source.observedAt === null
-      ? []
-      : [`${t.observedAt}${t.colon}${instantText(source.observedAt, lang)}`]),
-  ];
-  const reason = [
-    ...(source.reason === null ? [] : [`${t.reason}${t.colon}${source.reason}`]),
-    ...(source.retryAfterSeconds === null ? [] : [t.retryAfter(source.retryAfterSeconds)]),
-  ];
-  const unavailable = source.status === 'unavailable';
+  const text = sourceText(source, document.lang);
   return {
     lines: [
       {
-        text: `${SOURCE_LABEL[source.name]} — ${t.status[source.status]}`,
-        style: { font: 'bold', size: 9.5, colour: unavailable ? VERDICT_COLOUR.RED : INK },
+        text: text.heading,
+        style: { font: 'bold', size: 9.5, colour: text.unavailable ? VERDICT_COLOUR.RED : INK },
       },
-      ...(details.length === 0 ? [] : [{ text: details.join(' · '), style: SMALL }]),
-      ...(reason.length === 0 ? [] : [{ text: reason.join(' · '), style: SMALL }]),
+      ...(text.details === null ? [] : [{ text: text.details, style: SMALL }]),
+      ...(text.reason === null ? [] : [{ text: text.reason, style: SMALL }]),
     ],
-    bar: unavailable ? VERDICT_COLOUR.RED : null,
+    bar: text.unavailable ? VERDICT_COLOUR.RED : null,
   };
 };
 
@@ -516,19 +471,8 @@ const drawSources = (canvas: Canvas, root: PDFKit.PDFStructureElement, document:
 };
 
 const drawSeal = (canvas: Canvas, root: PDFKit.PDFStructureElement, document: ReportDocument): void => {
-  const t = WORDING[document.lang];
-  const { lang } = document;
-  const pairs = [
-    [t.policyVersion, document.assessment.policyVersion],
-    [t.assessmentId, document.assessmentId],
-    [t.assessedAt, instantText(document.assessment.assessedAt, lang)],
-    [t.reportId, document.reportId],
-    [t.sealedAt, instantText(document.sealedAt, lang)],
-    [t.keyId, document.keyId],
-    [t.algorithm, document.algorithm],
-    ...(document.requestedBy === null ? [] : [[t.requestedBy, document.requestedBy] as const]),
-  ] as const;
-  canvas.rows(canvas.section(root, t.seal, stacked(canvas.rowHeights(pairs))), pairs);
+  const pairs = sealRows(document);
+  canvas.rows(canvas.section(root, WORDING[document.lang].seal, stacked(canvas.rowHeights(pairs))), pairs);
 };
 
 const drawQr = (

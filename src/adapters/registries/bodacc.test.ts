@@ -1,10 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { unavailable } from '#app/application/ports/registry-call.ts';
 import type { BodaccNotice } from '#app/domain/facts.ts';
 import { parseSiren, type Siren } from '#app/domain/identifiers/identifiers.ts';
 import { readInsolvency } from '#app/domain/insolvency.ts';
 import { recorded } from '../../../test/support/fixtures.ts';
 import {
+  closingAfterEach,
   startStubServer,
   type RecordedRequest,
   type StubReply,
@@ -27,14 +28,11 @@ const RECORDS_PATH = '/api/explore/v2.1/catalog/datasets/annonces-commerciales/r
 const ACME_SAMPLE = 'sample_bodacc_v2.1_records_registre-812345676_RJ-LJ-cloture.json';
 const EXEMPLE_SAMPLE = 'sample_bodacc_v2.1_records_registre-900000019_sauvegarde-then-RJ.json';
 
-const servers: StubServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const track = closingAfterEach();
 
 const serve = async (handler: (request: RecordedRequest) => StubReply): Promise<StubServer> => {
   const server = await startStubServer(handler);
-  servers.push(server);
+  track(server);
   return server;
 };
 

@@ -1,17 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CompanyQuery } from '#app/application/ports/company-registry.ts';
 import type { RegistryAnswer } from '#app/application/ports/registry-call.ts';
 import type { CompanyFacts } from '#app/domain/facts.ts';
-import type { Siren, Siret } from '#app/domain/identifiers/identifiers.ts';
 import { recorded } from '../../../test/support/fixtures.ts';
-import { startStubServer, type StubReply, type StubServer } from '../../../test/support/loopback-server.ts';
+import {
+  closingAfterEach,
+  startStubServer,
+  type StubReply,
+  type StubServer,
+} from '../../../test/support/loopback-server.ts';
+import { bySiren, bySiret } from '../../../test/support/company-queries.ts';
 import { createManualClock } from '../../../test/support/manual-clock.ts';
 import { createInseeCompanyRegistry, INSEE_BASE_URL } from './insee-sirene.ts';
-
-const siren = (value: string): Siren => value as Siren;
-const siret = (value: string): Siret => value as Siret;
-const bySiren = (value: string): CompanyQuery => ({ siren: siren(value), siret: null });
-const bySiret = (value: string): CompanyQuery => ({ siren: siren(value.slice(0, 9)), siret: siret(value) });
 
 const LA_POSTE = 'sample_insee-sirene-3.11_GET-siren-356000000_reconstructed.json';
 const LA_POSTE_HEAD_OFFICE = 'sample_insee-sirene-3.11_GET-siret-35600000000048_reconstructed.json';
@@ -49,10 +49,7 @@ const variant = (file: string, edit: (root: Json, periods: Json[]) => void): unk
 /** A period like the first of `template`, with the given fields. */
 const period = (template: Json[], fields: Json): Json => ({ ...structuredClone(template[0]), ...fields });
 
-const servers: StubServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
+const track = closingAfterEach();
 
 /** Answers by path, like the sandbox: a path with no recorded body gets INSEE's own 404. */
 const serve = async (
@@ -63,7 +60,7 @@ const serve = async (
   lookup: (query: CompanyQuery) => Promise<RegistryAnswer<CompanyFacts>>;
 }> => {
   const server = await startStubServer((req) => byPath[req.url.pathname] ?? errorSample('404_unknown_siren'));
-  servers.push(server);
+  track(server);
   const registry = createInseeCompanyRegistry(
     { clock },
     { baseUrl: server.baseUrl, timeoutMs, userAgent: USER_AGENT, apiKey: API_KEY },
@@ -348,7 +345,7 @@ describe('createInseeCompanyRegistry', () => {
         ? { body: recorded(LA_POSTE) }
         : { body: recorded(LA_POSTE_HEAD_OFFICE) };
     });
-    servers.push(server);
+    track(server);
     const registry = createInseeCompanyRegistry(
       { clock },
       { baseUrl: server.baseUrl, timeoutMs: 2_000, userAgent: USER_AGENT, apiKey: API_KEY },
@@ -586,7 +583,7 @@ describe('createInseeCompanyRegistry', () => {
 
   it('answers a reply later than timeoutMs as a timeout', async () => {
     const server = await startStubServer(() => ({ body: recorded(LA_POSTE), delayMs: 5_000 }));
-    servers.push(server);
+    track(server);
     const registry = createInseeCompanyRegistry(
       { clock },
       { baseUrl: server.baseUrl, timeoutMs: 100, userAgent: USER_AGENT, apiKey: API_KEY },

@@ -1,18 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CompanyQuery } from '#app/application/ports/company-registry.ts';
 import type { RegistryAnswer } from '#app/application/ports/registry-call.ts';
 import type { CompanyFacts } from '#app/domain/facts.ts';
-import type { Siren, Siret } from '#app/domain/identifiers/identifiers.ts';
 import { recorded } from '../../../test/support/fixtures.ts';
-import { startStubServer, type StubReply, type StubServer } from '../../../test/support/loopback-server.ts';
+import {
+  closingAfterEach,
+  startStubServer,
+  type StubReply,
+  type StubServer,
+} from '../../../test/support/loopback-server.ts';
+import { bySiren, bySiret } from '../../../test/support/company-queries.ts';
 import { createManualClock } from '../../../test/support/manual-clock.ts';
 import { createRechercheCompanyRegistry, RECHERCHE_BASE_URL } from './recherche-entreprises.ts';
-
-// Test literals are cast, not parsed: the recorded ghost hit (123456789) is a demo number that fails Luhn.
-const siren = (value: string): Siren => value as Siren;
-const siret = (value: string): Siret => value as Siret;
-const bySiren = (value: string): CompanyQuery => ({ siren: siren(value), siret: null });
-const bySiret = (value: string): CompanyQuery => ({ siren: siren(value.slice(0, 9)), siret: siret(value) });
 
 const DANONE = 'recherche-entreprises_search-q-552032534.json';
 const LA_POSTE = 'recherche-entreprises_search-q-356000000.json';
@@ -33,10 +32,7 @@ const variant = (file: string, edit: (unit: Record<string, unknown>) => void): u
   return payload;
 };
 
-const servers: StubServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
+const track = closingAfterEach();
 
 /** Answers `/search` by `q`, like the sandbox: a q with no recorded body gets the API's own empty answer. */
 const serve = async (
@@ -48,7 +44,7 @@ const serve = async (
   const server = await startStubServer(
     (req) => byQ[req.url.searchParams.get('q') ?? ''] ?? { body: recorded(NO_RESULT) },
   );
-  servers.push(server);
+  track(server);
   const registry = createRechercheCompanyRegistry(
     { clock },
     { baseUrl: server.baseUrl, timeoutMs: 2_000, userAgent: USER_AGENT },
@@ -466,7 +462,7 @@ describe('createRechercheCompanyRegistry', () => {
 
   it('answers a reply later than timeoutMs as a timeout', async () => {
     const server = await startStubServer(() => ({ body: recorded(DANONE), delayMs: 5_000 }));
-    servers.push(server);
+    track(server);
     const slow = createRechercheCompanyRegistry(
       { clock },
       { baseUrl: server.baseUrl, timeoutMs: 100, userAgent: USER_AGENT },

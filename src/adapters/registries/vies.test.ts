@@ -1,9 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { VatNumber } from '#app/domain/identifiers/identifiers.ts';
 import { parseVatNumber } from '#app/domain/identifiers/identifiers.ts';
 import { unavailable } from '#app/application/ports/registry-call.ts';
 import { recorded } from '../../../test/support/fixtures.ts';
-import { startStubServer, type StubReply, type StubServer } from '../../../test/support/loopback-server.ts';
+import {
+  closingAfterEach,
+  startStubServer,
+  type StubReply,
+  type StubServer,
+} from '../../../test/support/loopback-server.ts';
 import { createManualClock } from '../../../test/support/manual-clock.ts';
 import { createViesVatRegistry, VIES_BASE_URL } from './vies.ts';
 
@@ -14,14 +19,11 @@ const CZ_VALID: VatNumber = { country: 'CZ', national: '12345674' };
 const CZ_INVALID: VatNumber = { country: 'CZ', national: '99999992' };
 const CALL = { correlationId: 'corr-vies-1' };
 
-const servers: StubServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const track = closingAfterEach();
 
 const stub = async (reply: StubReply): Promise<StubServer> => {
   const server = await startStubServer(() => reply);
-  servers.push(server);
+  track(server);
   return server;
 };
 
