@@ -219,6 +219,7 @@ const storeOne = async (unitOfWork: UnitOfWork, p: Prepared): Promise<void> => {
       accountId: LOCAL_ACCOUNT_ID,
       actorId: LOCAL_USER_ID,
       createdAt: p.assessment.assessedAt,
+      version: 1,
       state: p.assessment.sources.some((s) => s.status === 'unavailable') ? 'AWAITING_SOURCES' : 'COMPLETE',
       idempotencyKey: null,
       correlationId: p.correlationId,

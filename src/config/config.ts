@@ -44,6 +44,22 @@ export interface Config {
         readonly tokenLabel: string;
         readonly pin: string;
       };
+  /** Where sealed PDFs are kept: files in the data directory (default), or an S3 bucket when S3_BUCKET is set. */
+  readonly storage:
+    | { readonly kind: 'filesystem'; readonly dir: string }
+    | {
+        readonly kind: 's3';
+        readonly bucket: string;
+        readonly region: string;
+        readonly endpoint: string | null;
+        readonly prefix: string;
+      };
+  /** Which renderer draws the PDF: pdfkit (default) or the HTML template printed by the system's Chromium. */
+  readonly renderer: 'pdfkit' | 'chromium';
+  /** The public origin of the verification pages, printed (and QR-coded) in every report. */
+  readonly publicBaseUrl: string;
+  /** Where `npm start` listens. */
+  readonly server: { readonly host: string; readonly port: number };
   readonly userAgent: string;
 }
 
@@ -57,14 +73,20 @@ type Env = Readonly<Record<string, string | undefined>>;
 const USER_AGENT = 'Vigilance/0.1 (supplier compliance checks)';
 
 const DEFAULT_TIMEOUT_MS = 8000;
+const DEFAULT_PORT = 8080;
 
 const problem = (message: string): Result<never, ConfigError> => err({ code: 'CONFIG_INVALID', message });
 
-const positiveInt = (env: Env, name: string, fallback: number): Result<number, ConfigError> => {
+const positiveInt = (
+  env: Env,
+  name: string,
+  fallback: number,
+  unit = ' of milliseconds',
+): Result<number, ConfigError> => {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return ok(fallback);
   if (!/^\d+$/.test(raw.trim()) || Number(raw) <= 0) {
-    return problem(`${name} must be a positive whole number of milliseconds, not "${raw}".`);
+    return problem(`${name} must be a positive whole number${unit}, not "${raw}".`);
   }
   return ok(Number(raw));
 };
@@ -115,11 +137,29 @@ export const loadConfig = (env: Env): Result<Config, ConfigError> => {
     return problem('DATABASE_URL must be a postgres:// or postgresql:// URL.');
   }
   const dataDir = env.VIGILANCE_DATA_DIR?.trim() ?? '';
-  const signing = signingConfig(env, dataDir === '' ? '.vigilance' : dataDir);
+  const dir = dataDir === '' ? '.vigilance' : dataDir;
+  const signing = signingConfig(env, dir);
   if (!signing.ok) return signing;
+  const storage = storageConfig(env, dir);
+  if (!storage.ok) return storage;
+  const renderer = env.VIGILANCE_RENDERER?.trim() ?? 'pdfkit';
+  if (renderer !== 'pdfkit' && renderer !== 'chromium') {
+    return problem(`VIGILANCE_RENDERER must be "pdfkit" or "chromium", not "${renderer}".`);
+  }
+  const publicUrl = url(env, 'VIGILANCE_PUBLIC_URL');
+  if (!publicUrl.ok) return publicUrl;
+  const port = positiveInt(env, 'PORT', DEFAULT_PORT, '');
+  if (!port.ok) return port;
+  if (port.value > 65_535)
+    return problem(`PORT must be a TCP port (1 to 65535), not "${String(port.value)}".`);
+  const host = env.VIGILANCE_HOST?.trim() ?? '';
   return ok(
     Object.freeze({
       signing: signing.value,
+      storage: storage.value,
+      renderer,
+      publicBaseUrl: publicUrl.value ?? `http://localhost:${String(port.value)}`,
+      server: Object.freeze({ host: host === '' ? '127.0.0.1' : host, port: port.value }),
       registries: Object.freeze({
         mode,
         sandboxDir: sandboxDir === undefined || sandboxDir === '' ? null : sandboxDir,
@@ -129,7 +169,7 @@ export const loadConfig = (env: Env): Result<Config, ConfigError> => {
       }),
       database: Object.freeze({
         url: databaseUrl === '' ? null : databaseUrl,
-        dataDir: dataDir === '' ? '.vigilance' : dataDir,
+        dataDir: dir,
       }),
       userAgent: USER_AGENT,
     }),
@@ -169,4 +209,18 @@ const signingConfig = (env: Env, dataDir: string): Result<Config['signing'], Con
     return ok(Object.freeze({ kind: 'pkcs11' as const, library: pkcs11, tokenLabel, pin }));
   }
   return ok(Object.freeze({ kind: 'local' as const, dir: `${dataDir}/keys` }));
+};
+
+const storageConfig = (env: Env, dataDir: string): Result<Config['storage'], ConfigError> => {
+  const bucket = env.S3_BUCKET?.trim() ?? '';
+  if (bucket === '') return ok(Object.freeze({ kind: 'filesystem' as const, dir: `${dataDir}/objects` }));
+  const region = env.AWS_REGION?.trim() ?? '';
+  if (region === '') return problem('S3_BUCKET needs AWS_REGION.');
+  const endpoint = url(env, 'S3_ENDPOINT');
+  if (!endpoint.ok) return endpoint;
+  const prefix = env.S3_PREFIX?.trim() ?? '';
+  if (prefix !== '' && !/^[a-z0-9._-]+(\/[a-z0-9._-]+)*\/$/.test(prefix)) {
+    return problem(`S3_PREFIX must be a key prefix ending with "/", e.g. "vigilance/", not "${prefix}".`);
+  }
+  return ok(Object.freeze({ kind: 's3' as const, bucket, region, endpoint: endpoint.value, prefix }));
 };

@@ -9,6 +9,22 @@ import { makeListAssessments, type ListAssessments } from '#app/application/use-
 import { makeGetSupplierState, type GetSupplierState } from '#app/application/use-cases/supplier-state.ts';
 import { makeVerifyAuditLog } from '#app/application/use-cases/verify-audit-log.ts';
 import type { AuditVerification } from '#app/application/ports/audit-log.ts';
+import type { ObjectStorage } from '#app/application/ports/object-storage.ts';
+import type { ReportRenderer } from '#app/application/ports/report-renderer.ts';
+import type { PublishedKey, Signer } from '#app/application/ports/signer.ts';
+import { makeSealReport, type SealReport } from '#app/application/use-cases/seal-report.ts';
+import {
+  makePublicVerification,
+  type PublicVerification,
+} from '#app/application/use-cases/public-verification.ts';
+import {
+  makeRevokeReport,
+  makeSweepReportObjects,
+  type RevokeReport,
+  type SweepOutcome,
+} from '#app/application/use-cases/manage-reports.ts';
+import { createSealCrypto } from '#app/adapters/system/seal-crypto.ts';
+import { lazyRenderer, lazySigner, openObjectStorage } from './report-infrastructure.ts';
 import { openPgliteDatabase } from '#app/adapters/pglite/database.ts';
 import { openPostgresDatabase } from '#app/adapters/postgres/database.ts';
 import { BODACC_BASE_URL, createBodaccInsolvencyRegistry } from '#app/adapters/registries/bodacc.ts';
@@ -36,6 +52,12 @@ export interface UseCases {
   readonly listAssessments: ListAssessments;
   readonly getSupplierState: GetSupplierState;
   readonly verifyAuditLog: () => Promise<AuditVerification>;
+  readonly sealReport: SealReport;
+  readonly revokeReport: RevokeReport;
+  readonly publicVerification: PublicVerification;
+  readonly sweepReportObjects: () => Promise<SweepOutcome>;
+  /** Every public key that ever signed a report, current first: the JWKS. */
+  readonly publicKeys: () => Promise<readonly PublishedKey[]>;
 }
 
 export interface App {
@@ -56,10 +78,16 @@ export interface Overrides {
   readonly vatRegistry?: VatRegistry;
   /** An open, migrated database (e.g. in-memory PGlite); compose neither migrates nor closes it. */
   readonly database?: SqlDatabase;
+  readonly signer?: Signer;
+  readonly storage?: ObjectStorage;
+  readonly renderer?: ReportRenderer;
 }
 
 export interface ComposeOptions {
-  /** Long-running processes keep the monthly partitions ahead of time with a periodic task. */
+  /**
+   * Long-running processes run periodic maintenance: the monthly partitions ahead of time, and the sweep of report
+   * objects that a failed seal left behind.
+   */
   readonly maintenanceIntervalMs?: number;
 }
 
@@ -176,6 +204,39 @@ export const compose = async (
     const stores = createSqlStores(db, storeDeps);
     const unitOfWork = createSqlUnitOfWork(db, storeDeps);
 
+    let signer = overrides.signer;
+    if (signer === undefined) {
+      const lazy = lazySigner(config);
+      closers.push(() => lazy.close());
+      signer = lazy.signer;
+    }
+    let storage = overrides.storage;
+    if (storage === undefined) {
+      const opened = await openObjectStorage(config, clock);
+      closers.push(() => opened.close());
+      storage = opened.storage;
+    }
+    let renderer = overrides.renderer;
+    if (renderer === undefined) {
+      const lazy = lazyRenderer(config);
+      closers.push(() => lazy.close());
+      renderer = lazy.renderer;
+    }
+    const crypto = createSealCrypto();
+    const publicKeys = (): Promise<readonly PublishedKey[]> => signer.publicKeys();
+    const sweepReportObjects = makeSweepReportObjects({ storage, reports: stores.reports, clock });
+    if (options.maintenanceIntervalMs !== undefined) {
+      const timer = setInterval(() => {
+        // A failed sweep is retried at the next tick; the orphans stay harmless meanwhile.
+        sweepReportObjects().catch(() => undefined);
+      }, options.maintenanceIntervalMs);
+      timer.unref();
+      closers.push(() => {
+        clearInterval(timer);
+        return Promise.resolve();
+      });
+    }
+
     return {
       useCases: {
         assessSupplier: makeAssessSupplier({
@@ -190,6 +251,22 @@ export const compose = async (
         listAssessments: makeListAssessments({ assessments: stores.assessments }),
         getSupplierState: makeGetSupplierState({ observations: stores.observations, clock }),
         verifyAuditLog: makeVerifyAuditLog({ audit: stores.audit }),
+        sealReport: makeSealReport({
+          assessments: stores.assessments,
+          reports: stores.reports,
+          unitOfWork,
+          renderer,
+          signer,
+          storage,
+          crypto,
+          clock,
+          ids,
+          publicBaseUrl: config.publicBaseUrl,
+        }),
+        revokeReport: makeRevokeReport({ unitOfWork, clock }),
+        publicVerification: makePublicVerification({ reports: stores.reports, crypto, publicKeys, clock }),
+        sweepReportObjects,
+        publicKeys,
       },
       ids,
       registryUrls: urls,

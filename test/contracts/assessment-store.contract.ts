@@ -138,6 +138,7 @@ export const describeAssessmentStoreContract = (
       accountId: account,
       actorId: ACTOR,
       createdAt: assessment.assessedAt,
+      version: 1,
       state: assessment.sources.some((s) => s.status === 'unavailable') ? 'AWAITING_SOURCES' : 'COMPLETE',
       idempotencyKey: null,
       correlationId: null,

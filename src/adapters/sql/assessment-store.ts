@@ -16,6 +16,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 type AssessmentRow = {
   readonly id: string;
   readonly created_at: string;
+  readonly version: number;
   readonly assessed_at: string;
   readonly account_id: string;
   readonly actor_id: string | null;
@@ -29,7 +30,7 @@ type AssessmentRow = {
   readonly correlation_id: string | null;
 };
 
-const COLUMNS = `id, created_at, assessed_at, account_id, actor_id, verdict, policy_version, state, subject, signals, sources,
+const COLUMNS = `id, created_at, version, assessed_at, account_id, actor_id, verdict, policy_version, state, subject, signals, sources,
   idempotency_key, correlation_id`;
 
 const fromRow = (row: AssessmentRow): StoredAssessment => {
@@ -46,6 +47,7 @@ const fromRow = (row: AssessmentRow): StoredAssessment => {
     accountId: row.account_id,
     actorId: row.actor_id,
     createdAt: row.created_at,
+    version: row.version,
     state: row.state,
     idempotencyKey: row.idempotency_key,
     correlationId: row.correlation_id,
@@ -71,9 +73,9 @@ export const createSqlAssessmentStore = (db: SqlExecutor): AssessmentStore => ({
     const { assessment } = record;
     await db.query(
       `insert into assessments (id, created_at, assessed_at, account_id, actor_id, subject_query, siren, siret, vat,
-         verdict, policy_version, state, subject, signals, sources, idempotency_key, correlation_id)
+         verdict, policy_version, state, subject, signals, sources, idempotency_key, correlation_id, version)
        values ($1, $2::timestamptz, $3::timestamptz, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb,
-         $15::jsonb, $16, $17)`,
+         $15::jsonb, $16, $17, $18)`,
       [
         record.id,
         record.createdAt,
@@ -92,6 +94,7 @@ export const createSqlAssessmentStore = (db: SqlExecutor): AssessmentStore => ({
         JSON.stringify(assessment.sources),
         record.idempotencyKey,
         record.correlationId,
+        record.version,
       ],
     );
   },

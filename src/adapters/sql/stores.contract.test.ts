@@ -80,6 +80,7 @@ describeOnEachDatabase('SQL stores', (target) => {
       accountId: LOCAL_ACCOUNT,
       actorId: null,
       createdAt,
+      version: 1,
       state: 'COMPLETE',
       idempotencyKey: null,
       correlationId: null,

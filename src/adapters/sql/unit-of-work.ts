@@ -4,6 +4,7 @@ import { createSqlAuditLog } from './audit-log.ts';
 import type { SqlDatabase, SqlExecutor } from './database.ts';
 import { createSqlIdempotencyStore } from './idempotency-store.ts';
 import { createSqlObservationStore } from './observation-store.ts';
+import { createSqlReportStore } from './report-store.ts';
 import { createSqlUniquenessRegistry } from './uniqueness-registry.ts';
 
 export interface SqlStoreDeps {
@@ -18,6 +19,7 @@ export const createSqlStores = (db: SqlExecutor, deps: SqlStoreDeps): Stores => 
   observations: createSqlObservationStore(db, { concurrentSessions: deps.driver !== 'pglite' }),
   audit: createSqlAuditLog(db, deps),
   idempotency: createSqlIdempotencyStore(db),
+  reports: createSqlReportStore(db),
   uniqueness: createSqlUniquenessRegistry(db),
 });
 

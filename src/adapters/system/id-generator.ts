@@ -1,5 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { IdGenerator } from '#app/application/ports/id-generator.ts';
 
-/** Random (version 4) UUIDs from the platform's cryptographic generator. */
-export const createUuidGenerator = (): IdGenerator => ({ newId: () => randomUUID() });
+const TOKEN_BYTES = 32;
+
+/** Random (version 4) UUIDs and 256-bit tokens from the platform's cryptographic generator. */
+export const createUuidGenerator = (): IdGenerator => ({
+  newId: () => randomUUID(),
+  newToken: () => randomBytes(TOKEN_BYTES).toString('base64url'),
+});

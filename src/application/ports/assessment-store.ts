@@ -9,6 +9,8 @@ export interface StoredAssessment {
   readonly actorId: string | null;
   /** When it was made; also its partition (assessments are partitioned by month). */
   readonly createdAt: string;
+  /** 1 when made; each re-evaluation (a retried source answering) makes the next version. */
+  readonly version: number;
   readonly state: AssessmentState;
   readonly idempotencyKey: string | null;
   readonly correlationId: string | null;

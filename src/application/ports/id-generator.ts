@@ -2,4 +2,9 @@
 export interface IdGenerator {
   /** A new unique identifier (a UUID in production). */
   newId(): string;
+  /**
+   * A new secret token: 256 bits from the platform's cryptographic generator, base64url without padding
+   * (43 characters). Whoever holds it may see what it opens, so it is kept only as a hash.
+   */
+  newToken(): string;
 }

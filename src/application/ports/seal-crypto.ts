@@ -7,6 +7,10 @@ import type { PublishedKey } from './signer.ts';
  */
 export interface SealCrypto {
   sha256Hex(data: Uint8Array | string): string;
+  /** The raw SHA-256 digest (32 bytes): what a Signer signs. */
+  sha256(data: Uint8Array | string): Uint8Array;
+  /** Whether two hex digests are equal, in time that does not depend on where they differ. */
+  sameDigest(a: string, b: string): boolean;
   /** The RFC 8785 canonical JSON text of a value. */
   canonicalize(value: JsonValue): string;
   /** True only when `signature` is a PS256 signature of `message` by `key`. */

@@ -2,6 +2,7 @@ import type { AssessmentStore } from './assessment-store.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { IdempotencyStore } from './idempotency-store.ts';
 import type { ObservationStore } from './observation-store.ts';
+import type { ReportStore } from './report-store.ts';
 import type { UniquenessRegistry } from './uniqueness-registry.ts';
 
 /** The stores, bound to one transaction. */
@@ -10,6 +11,7 @@ export interface Stores {
   readonly observations: ObservationStore;
   readonly audit: AuditLog;
   readonly idempotency: IdempotencyStore;
+  readonly reports: ReportStore;
   readonly uniqueness: UniquenessRegistry;
 }
 

@@ -21,7 +21,10 @@ const who = { accountId: ACCOUNT, actorId: ACTOR };
 // The stores are the real ones on PostgreSQL-in-memory (PGlite): the transaction is part of what is tested.
 let db: SqlDatabase;
 let counter = 0;
-const ids = { newId: () => `00000000-0000-4000-8000-${String(++counter).padStart(12, '0')}` };
+const ids = {
+  newId: () => `00000000-0000-4000-8000-${String(++counter).padStart(12, '0')}`,
+  newToken: () => `token-${String(counter)}`,
+};
 beforeAll(async () => {
   db = await openPgliteDatabase({ dataDir: null });
   await migrate(db);

@@ -163,6 +163,7 @@ export const makeAssessSupplier = (deps: AssessSupplierDeps): AssessSupplier => 
           accountId: input.accountId,
           actorId: input.actorId,
           createdAt: assessment.assessedAt,
+          version: 1,
           state: assessment.sources.some((s) => s.status === 'unavailable') ? 'AWAITING_SOURCES' : 'COMPLETE',
           idempotencyKey: input.idempotencyKey ?? null,
           correlationId: input.correlationId,
