@@ -8,11 +8,28 @@ export type Command =
       readonly identifier: string;
       readonly vat: string | null;
       readonly json: boolean;
-      readonly lang: Lang;
+      /** null: the table in English, the sealed report in French. */
+      readonly lang: Lang | null;
       readonly registries: 'live' | 'sandbox' | null;
       readonly sandboxDir: string | null;
       readonly idempotencyKey: string | null;
+      /** Where to write the sealed report (and its seal file beside it); null when not sealing. */
+      readonly sealOut: string | null;
     }
+  | {
+      readonly kind: 'seal';
+      readonly assessmentId: string;
+      readonly out: string;
+      readonly lang: Lang;
+      readonly json: boolean;
+    }
+  | {
+      readonly kind: 'reports-revoke';
+      readonly reportId: string;
+      readonly reason: string;
+      readonly json: boolean;
+    }
+  | { readonly kind: 'reports-sweep'; readonly json: boolean }
   | { readonly kind: 'history'; readonly identifier: string; readonly json: boolean; readonly limit: number }
   | {
       readonly kind: 'state';
@@ -42,6 +59,10 @@ export interface UsageError {
 export const USAGE = `Usage:
   vigilance assess <siren|siret|vat> [--vat <number>] [--json] [--lang en|fr]
                    [--registries live|sandbox] [--sandbox-dir <dir>] [--idempotency-key <key>]
+                   [--seal [--out report.pdf]]
+  vigilance seal <assessment-id> [--out report.pdf] [--lang fr|en] [--json]
+  vigilance reports revoke <report-id> --reason <text> [--json]
+  vigilance reports sweep [--json]
   vigilance history <siren|siret|vat> [--json] [--limit 20]
   vigilance state <siren|siret|vat> [--valid-at <date>] [--known-at <date|instant>] [--json]
   vigilance audit verify [--json]
@@ -55,6 +76,19 @@ Exit codes: 0 done (any verdict; a valid report), 1 audit chain broken or report
 3 internal error.`;
 
 const usage = (message: string): UsageError => ({ code: 'CLI_USAGE', message });
+
+const DEFAULT_REPORT_FILE = 'report.pdf';
+
+const langOf = (
+  value: string | undefined,
+): { ok: true; value: Lang | null } | { ok: false; error: UsageError } =>
+  value === undefined || value === 'en' || value === 'fr'
+    ? { ok: true, value: value ?? null }
+    : { ok: false, error: usage(`--lang must be "en" or "fr", not "${value}".`) };
+
+/** The seal file written beside a report: report.pdf -> report.seal.json. */
+export const sealFileFor = (pdfPath: string): string =>
+  `${pdfPath.toLowerCase().endsWith('.pdf') ? pdfPath.slice(0, -4) : pdfPath}.seal.json`;
 
 /** Reads the command line; never touches the network or the environment. */
 export const parseCommand = (
@@ -76,10 +110,12 @@ export const parseCommand = (
           options: {
             vat: { type: 'string' },
             json: { type: 'boolean', default: false },
-            lang: { type: 'string', default: 'en' },
+            lang: { type: 'string' },
             registries: { type: 'string' },
             'sandbox-dir': { type: 'string' },
             'idempotency-key': { type: 'string' },
+            seal: { type: 'boolean', default: false },
+            out: { type: 'string' },
           },
         });
         if (positionals.length !== 1 || positionals[0] === undefined) {
@@ -88,8 +124,10 @@ export const parseCommand = (
             error: usage('assess takes exactly one identifier: a SIREN, a SIRET or a VAT number.'),
           };
         }
-        if (values.lang !== 'en' && values.lang !== 'fr') {
-          return { ok: false, error: usage(`--lang must be "en" or "fr", not "${values.lang}".`) };
+        const lang = langOf(values.lang);
+        if (!lang.ok) return lang;
+        if (values.out !== undefined && !values.seal) {
+          return { ok: false, error: usage('--out goes with --seal.') };
         }
         const registries = values.registries ?? (values['sandbox-dir'] === undefined ? null : 'sandbox');
         if (registries !== null && registries !== 'live' && registries !== 'sandbox') {
@@ -108,11 +146,64 @@ export const parseCommand = (
             identifier: positionals[0],
             vat: values.vat ?? null,
             json: values.json,
-            lang: values.lang,
+            lang: lang.value,
             registries,
             sandboxDir: values['sandbox-dir'] ?? null,
             idempotencyKey: values['idempotency-key'] ?? null,
+            sealOut: values.seal ? (values.out ?? DEFAULT_REPORT_FILE) : null,
           },
+        };
+      }
+      case 'seal': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          strict: true,
+          options: {
+            out: { type: 'string', default: DEFAULT_REPORT_FILE },
+            lang: { type: 'string' },
+            json: { type: 'boolean', default: false },
+          },
+        });
+        if (positionals.length !== 1 || positionals[0] === undefined) {
+          return {
+            ok: false,
+            error: usage('seal takes exactly one assessment id (see `vigilance history`).'),
+          };
+        }
+        const lang = langOf(values.lang);
+        if (!lang.ok) return lang;
+        return {
+          ok: true,
+          command: {
+            kind: 'seal',
+            assessmentId: positionals[0],
+            out: values.out,
+            lang: lang.value ?? 'fr',
+            json: values.json,
+          },
+        };
+      }
+      case 'reports': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          strict: true,
+          options: { reason: { type: 'string' }, json: { type: 'boolean', default: false } },
+        });
+        const [sub, id, ...extra] = positionals;
+        if (sub === 'sweep' && id === undefined) {
+          return { ok: true, command: { kind: 'reports-sweep', json: values.json } };
+        }
+        if (sub !== 'revoke' || id === undefined || extra.length > 0 || values.reason === undefined) {
+          return {
+            ok: false,
+            error: usage('reports takes "revoke <report-id> --reason <text>" or "sweep".'),
+          };
+        }
+        return {
+          ok: true,
+          command: { kind: 'reports-revoke', reportId: id, reason: values.reason, json: values.json },
         };
       }
       case 'history': {

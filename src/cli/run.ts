@@ -3,14 +3,24 @@ import type { AssessSupplier, AssessSupplierError } from '#app/application/use-c
 import type { ListAssessments } from '#app/application/use-cases/list-assessments.ts';
 import type { GetSupplierState, SupplierStateError } from '#app/application/use-cases/supplier-state.ts';
 import type { VerifySeal } from '#app/application/use-cases/verify-seal.ts';
+import type { SealOutcome, SealReport, SealReportError } from '#app/application/use-cases/seal-report.ts';
+import type {
+  RevokeReport,
+  RevokeReportError,
+  SweepOutcome,
+} from '#app/application/use-cases/manage-reports.ts';
 import type { PublishedKey } from '#app/application/ports/signer.ts';
 import { assessmentDocument, renderAssessment, renderHistory, renderState } from './assess-output.ts';
-import type { Command } from './args.ts';
+import { sealFileFor, type Command } from './args.ts';
 
 /** Process exit codes: public API, listed in docs/errors.md. */
 export const EXIT = { OK: 0, INVALID_PROOF: 1, INVALID_INPUT: 2, INTERNAL: 3 } as const;
 
-type InputErrorCode = AssessSupplierError['code'] | SupplierStateError['code'];
+type InputErrorCode =
+  | AssessSupplierError['code']
+  | SupplierStateError['code']
+  | SealReportError['code']
+  | RevokeReportError['code'];
 
 /** Every error a command can return, mapped to its exit code in one place. */
 export const exitCodeOf = (code: InputErrorCode): number => {
@@ -25,6 +35,9 @@ export const exitCodeOf = (code: InputErrorCode): number => {
     case 'IDEMPOTENCY_KEY_REUSED':
     case 'IDEMPOTENCY_IN_PROGRESS':
     case 'STATE_BAD_DATE':
+    case 'ASSESSMENT_NOT_FOUND':
+    case 'REPORT_NOT_FOUND':
+    case 'REVOCATION_REASON_REQUIRED':
       return EXIT.INVALID_INPUT;
   }
 };
@@ -51,35 +64,148 @@ const fail = (
   return exitCodeOf(error.code);
 };
 
-/** `vigilance assess`: assesses, stores, prints; returns the exit code. */
+/** Where sealed reports are written: the PDF, and its seal file beside it. */
+export interface ReportFiles {
+  write(path: string, bytes: Uint8Array): Promise<void>;
+}
+
+/** Writes a sealed report and its `report.seal.json`; returns what `--json` shows of it. */
+const writeReport = async (sealed: SealOutcome, pdfPath: string, files: ReportFiles) => {
+  const sealPath = sealFileFor(pdfPath);
+  await files.write(pdfPath, sealed.pdf);
+  await files.write(sealPath, new TextEncoder().encode(`${JSON.stringify(sealed.seal, null, 2)}\n`));
+  return {
+    reportId: sealed.report.id,
+    replayed: sealed.replayed,
+    verdict: sealed.report.verdict,
+    sealedAt: sealed.report.sealedAt,
+    kid: sealed.report.seal.kid,
+    pdfSha256: sealed.report.pdfSha256,
+    pdf: pdfPath,
+    seal: sealPath,
+    verificationUrl: sealed.verificationUrl,
+  };
+};
+
+const reportLine = (written: Awaited<ReturnType<typeof writeReport>>): string =>
+  `Sealed report ${written.reportId}${written.replayed ? ' (already sealed)' : ''}: ${written.pdf}, ${written.seal}` +
+  (written.verificationUrl === null
+    ? ' (the verification URL is printed in the PDF)'
+    : `\nVerify at ${written.verificationUrl}`);
+
+/** `vigilance assess`: assesses, stores, prints, and with `--seal` writes the sealed report; returns the exit code. */
 export const runAssess = async (
   command: Extract<Command, { kind: 'assess' }>,
-  assessSupplier: AssessSupplier,
+  useCases: { readonly assessSupplier: AssessSupplier; readonly sealReport: SealReport },
+  files: ReportFiles,
   caller: Caller,
   io: Output,
 ): Promise<number> => {
-  const result = await assessSupplier({
+  const result = await useCases.assessSupplier({
     identifier: command.identifier,
     ...(command.vat === null ? {} : { vat: command.vat }),
     ...(command.idempotencyKey === null ? {} : { idempotencyKey: command.idempotencyKey }),
     correlationId: caller.correlationId,
     accountId: caller.accountId,
     actorId: caller.actorId,
-    origin: { ip: null, userAgent: 'vigilance-cli' },
+    origin: CLI_ORIGIN,
   });
   if (!result.ok) return fail(result.error, command.json, io);
   const { assessment, assessmentId, replayed } = result.value;
+  let report: Awaited<ReturnType<typeof writeReport>> | null = null;
+  if (command.sealOut !== null) {
+    const sealed = await useCases.sealReport({
+      accountId: caller.accountId,
+      actorId: caller.actorId,
+      assessmentId,
+      lang: command.lang ?? 'fr',
+      correlationId: caller.correlationId,
+      origin: CLI_ORIGIN,
+    });
+    if (!sealed.ok) return fail(sealed.error, command.json, io);
+    report = await writeReport(sealed.value, command.sealOut, files);
+  }
   io.out(
     command.json
       ? JSON.stringify(
-          { assessmentId, replayed, ...assessmentDocument(assessment, caller.correlationId) },
+          {
+            assessmentId,
+            replayed,
+            ...assessmentDocument(assessment, caller.correlationId),
+            ...(report === null ? {} : { report }),
+          },
           null,
           2,
         )
-      : renderAssessment(assessment, command.lang, assessmentId),
+      : renderAssessment(assessment, command.lang ?? 'en', assessmentId) +
+          (report === null ? '' : `\n\n${reportLine(report)}`),
   );
   return EXIT.OK;
 };
+
+/** `vigilance seal`: seals a stored assessment (the same report again when its version was sealed already). */
+export const runSeal = async (
+  command: Extract<Command, { kind: 'seal' }>,
+  sealReport: SealReport,
+  files: ReportFiles,
+  caller: Caller,
+  io: Output,
+): Promise<number> => {
+  const sealed = await sealReport({
+    accountId: caller.accountId,
+    actorId: caller.actorId,
+    assessmentId: command.assessmentId,
+    lang: command.lang,
+    correlationId: caller.correlationId,
+    origin: CLI_ORIGIN,
+  });
+  if (!sealed.ok) return fail(sealed.error, command.json, io);
+  const report = await writeReport(sealed.value, command.out, files);
+  io.out(command.json ? JSON.stringify({ report }, null, 2) : reportLine(report));
+  return EXIT.OK;
+};
+
+/** `vigilance reports revoke`: the report's public verification then says revoked, with the reason. */
+export const runRevoke = async (
+  command: Extract<Command, { kind: 'reports-revoke' }>,
+  revokeReport: RevokeReport,
+  caller: Caller,
+  io: Output,
+): Promise<number> => {
+  const revoked = await revokeReport({
+    accountId: caller.accountId,
+    actorId: caller.actorId,
+    reportId: command.reportId,
+    reason: command.reason,
+    correlationId: caller.correlationId,
+    origin: CLI_ORIGIN,
+  });
+  if (!revoked.ok) return fail(revoked.error, command.json, io);
+  const r = revoked.value;
+  io.out(
+    command.json
+      ? JSON.stringify({ reportId: r.id, revokedAt: r.revokedAt, reason: r.revocationReason }, null, 2)
+      : `Report ${r.id} revoked at ${r.revokedAt ?? '?'}: ${r.revocationReason ?? ''}`,
+  );
+  return EXIT.OK;
+};
+
+/** `vigilance reports sweep`: removes stored PDFs that no report refers to (remains of failed seals). */
+export const runSweep = async (
+  command: Extract<Command, { kind: 'reports-sweep' }>,
+  sweep: () => Promise<SweepOutcome>,
+  io: Output,
+): Promise<number> => {
+  const swept = await sweep();
+  io.out(
+    command.json
+      ? JSON.stringify(swept, null, 2)
+      : `Examined ${String(swept.examined)} stored report(s) past the grace period; removed ${String(swept.removed.length)} orphan(s).`,
+  );
+  return EXIT.OK;
+};
+
+const CLI_ORIGIN = { ip: null, userAgent: 'vigilance-cli' } as const;
 
 /** `vigilance history`: the supplier's past assessments in the caller's account. */
 export const runHistory = async (

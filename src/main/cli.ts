@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { makeVerifySeal } from '#app/application/use-cases/verify-seal.ts';
 import { createSealCrypto } from '#app/adapters/system/seal-crypto.ts';
 import { readLocalPublicKeys } from '#app/adapters/local-crypto/signer.ts';
@@ -10,7 +11,10 @@ import {
   runAssess,
   runAuditVerify,
   runHistory,
+  runRevoke,
+  runSeal,
   runState,
+  runSweep,
   runVerify,
   type Caller,
   type Output,
@@ -124,6 +128,9 @@ const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       }
     }
     case 'assess':
+    case 'seal':
+    case 'reports-revoke':
+    case 'reports-sweep':
     case 'history':
     case 'state':
     case 'audit-verify': {
@@ -153,7 +160,10 @@ const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
 };
 
 const runWithApp = (
-  command: Extract<Command, { kind: 'assess' | 'history' | 'state' | 'audit-verify' }>,
+  command: Extract<
+    Command,
+    { kind: 'assess' | 'seal' | 'reports-revoke' | 'reports-sweep' | 'history' | 'state' | 'audit-verify' }
+  >,
   app: App,
   io: Output,
 ): Promise<number> => {
@@ -164,7 +174,13 @@ const runWithApp = (
   };
   switch (command.kind) {
     case 'assess':
-      return runAssess(command, app.useCases.assessSupplier, caller, io);
+      return runAssess(command, app.useCases, reportFiles, caller, io);
+    case 'seal':
+      return runSeal(command, app.useCases.sealReport, reportFiles, caller, io);
+    case 'reports-revoke':
+      return runRevoke(command, app.useCases.revokeReport, caller, io);
+    case 'reports-sweep':
+      return runSweep(command, app.useCases.sweepReportObjects, io);
     case 'history':
       return runHistory(command, app.useCases.listAssessments, caller, io);
     case 'state':
@@ -172,6 +188,16 @@ const runWithApp = (
     case 'audit-verify':
       return runAuditVerify(command, app.useCases.verifyAuditLog, io);
   }
+};
+
+/** Report files are written whole or not at all: to a temporary name, then renamed over the target. */
+const reportFiles = {
+  write: async (path: string, bytes: Uint8Array): Promise<void> => {
+    await mkdir(dirname(path), { recursive: true });
+    const temporary = `${path}.${String(process.pid)}.tmp`;
+    await writeFile(temporary, bytes);
+    await rename(temporary, path);
+  },
 };
 
 const configProblem = (message: string, io: Output): number => {
