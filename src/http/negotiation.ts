@@ -39,10 +39,7 @@ const NONE: Preference = { q: 0, specificity: -1, order: Number.POSITIVE_INFINIT
 const best = (candidates: readonly (readonly [Range, number])[]): Preference => {
   let found = NONE;
   for (const [range, specificity] of candidates) {
-    if (
-      specificity > found.specificity ||
-      (specificity === found.specificity && range.order < found.order)
-    ) {
+    if (specificity > found.specificity || (specificity === found.specificity && range.order < found.order)) {
       found = { q: range.q, specificity, order: range.order };
     }
   }
@@ -53,7 +50,13 @@ const mediaPreference = (ranges: readonly Range[], type: string): Preference => 
   const [major] = type.split('/');
   return best(
     ranges.flatMap((r): (readonly [Range, number])[] =>
-      r.value === type ? [[r, 2]] : r.value === `${major ?? ''}/*` ? [[r, 1]] : r.value === '*/*' ? [[r, 0]] : [],
+      r.value === type
+        ? [[r, 2]]
+        : r.value === `${major ?? ''}/*`
+          ? [[r, 1]]
+          : r.value === '*/*'
+            ? [[r, 0]]
+            : [],
     ),
   );
 };

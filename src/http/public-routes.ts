@@ -4,10 +4,7 @@ import type { Socket } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { PublishedKey } from '#app/application/ports/signer.ts';
-import type {
-  PublicReportView,
-  PublicVerification,
-} from '#app/application/use-cases/public-verification.ts';
+import type { PublicReportView, PublicVerification } from '#app/application/use-cases/public-verification.ts';
 import { pageLang, prefersJson } from './negotiation.ts';
 import {
   PROBLEM_BODIES,
@@ -182,7 +179,12 @@ export const buildPublicServer = async (deps: PublicServerDeps): Promise<Fastify
   const origin = (request: FastifyRequest): string =>
     deps.publicBaseUrl ?? `${request.protocol}://${request.host}`;
 
-  const answerView = (request: TokenRequest, reply: FastifyReply, view: PublicReportView | null, latest: boolean) => {
+  const answerView = (
+    request: TokenRequest,
+    reply: FastifyReply,
+    view: PublicReportView | null,
+    latest: boolean,
+  ) => {
     if (view === null) return sendProblem(reply, 'NOT_FOUND');
     reply.header('cache-control', NO_STORE).header('vary', 'Accept, Accept-Language');
     reply.header('x-robots-tag', 'noindex, nofollow');

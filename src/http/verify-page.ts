@@ -30,7 +30,11 @@ interface PageWording {
     readonly text: (sealedAt: string, verdict: string) => string;
     readonly link: string;
   };
-  readonly revoked: { readonly title: string; readonly text: (at: string) => string; readonly reason: string };
+  readonly revoked: {
+    readonly title: string;
+    readonly text: (at: string) => string;
+    readonly reason: string;
+  };
   readonly signatureBroken: (code: string) => string;
   readonly subjectHeading: string;
   readonly sealHeading: string;
@@ -95,8 +99,7 @@ const WORDING: Readonly<Record<PageLang, PageWording>> = {
     script: {
       reading: 'Calcul de l’empreinte…',
       match: 'Ce fichier est exactement le rapport scellé.',
-      mismatch:
-        'Ce fichier n’est pas le rapport scellé : il a été modifié, ou c’est un autre document.',
+      mismatch: 'Ce fichier n’est pas le rapport scellé : il a été modifié, ou c’est un autre document.',
       unsupported:
         'Votre navigateur ne peut pas calculer l’empreinte sur cette page (il faut une connexion HTTPS) : utilisez l’une des commandes ci-dessous.',
       failed: 'Le fichier n’a pas pu être lu.',
@@ -171,7 +174,8 @@ const WORDING: Readonly<Record<PageLang, PageWording>> = {
     ],
     pdfHash: 'SHA-256 of the signed PDF',
     payloadHeading: 'Signed content',
-    payloadIntro: 'The exact text that was signed (canonical JSON, RFC 8785), and its PS256 signature (base64url).',
+    payloadIntro:
+      'The exact text that was signed (canonical JSON, RFC 8785), and its PS256 signature (base64url).',
     payload: 'Payload',
     signatureValue: 'Signature',
     downloadSeal: 'Download the seal (report.seal.json)',

@@ -1,0 +1,72 @@
+import type { AddressInfo } from 'node:net';
+import { InfrastructureError } from '#app/application/ports/infrastructure-error.ts';
+import { loadConfig } from '#app/config/config.ts';
+import { buildPublicServer } from '#app/http/public-routes.ts';
+import { compose, PARTITION_MAINTENANCE_INTERVAL_MS } from './compose.ts';
+
+const EXIT = { OK: 0, CONFIG_INVALID: 2, INTERNAL: 3 } as const;
+
+/**
+ * `npm start`: the public verification server. The only place of the server that touches the environment, the
+ * signals and exit codes. Runs until SIGINT or SIGTERM, then stops taking requests, lets those in flight finish
+ * and releases what compose opened.
+ */
+const main = async (env: NodeJS.ProcessEnv): Promise<number> => {
+  const config = loadConfig(env);
+  if (!config.ok) {
+    process.stderr.write(`vigilance: CONFIG_INVALID: ${config.error.message}\n`);
+    return EXIT.CONFIG_INVALID;
+  }
+  const { host, port } = config.value.server;
+  // Listening from the start, so a signal during startup (the database takes seconds to open) still closes cleanly.
+  const signal = { received: false };
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (): void => {
+      signal.received = true;
+      // A second signal while closing gets the default behaviour: the process ends at once.
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  const app = await compose(config.value, {}, { maintenanceIntervalMs: PARTITION_MAINTENANCE_INTERVAL_MS });
+  try {
+    if (signal.received) return EXIT.OK;
+    const server = await buildPublicServer({
+      publicVerification: app.useCases.publicVerification,
+      publicKeys: app.useCases.publicKeys,
+      newCorrelationId: () => app.ids.newId(),
+      publicBaseUrl: config.value.publicBaseUrl,
+      logger: true,
+    });
+    try {
+      await server.listen({ host, port });
+      const bound = (server.server.address() as AddressInfo).port;
+      const shownHost = host.includes(':') ? `[${host}]` : host;
+      process.stdout.write(
+        `Vigilance listening on http://${shownHost}:${String(bound)} ` +
+          `(public verification: ${config.value.publicBaseUrl}/verify/<token>)\n`,
+      );
+      await stopped;
+    } finally {
+      await server.close();
+    }
+  } finally {
+    await app.close();
+  }
+  return EXIT.OK;
+};
+
+main(process.env).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    // A known fault says what to do (DATABASE_LOCKED, SIGNER_UNAVAILABLE...); anything else is a bug.
+    const label = error instanceof InfrastructureError ? error.code : 'internal error';
+    process.stderr.write(`vigilance: ${label}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = EXIT.INTERNAL;
+  },
+);
