@@ -15,6 +15,10 @@ describe('loadConfig', () => {
         },
         database: { url: null, dataDir: '.vigilance' },
         signing: { kind: 'local', dir: '.vigilance/keys' },
+        storage: { kind: 'filesystem', dir: '.vigilance/objects' },
+        renderer: 'pdfkit',
+        publicBaseUrl: 'http://localhost:8080',
+        server: { host: '127.0.0.1', port: 8080 },
       },
     });
     expect(Object.isFrozen(config.ok && config.value)).toBe(true);
@@ -32,6 +36,13 @@ describe('loadConfig', () => {
       VIGILANCE_DATA_DIR: '/var/lib/vigilance',
       KMS_KEY_ID: 'key-2, key-1',
       AWS_REGION: 'eu-west-3',
+      S3_BUCKET: 'reports',
+      S3_ENDPOINT: 'http://127.0.0.1:4568',
+      S3_PREFIX: 'vigilance/',
+      VIGILANCE_RENDERER: 'chromium',
+      VIGILANCE_PUBLIC_URL: 'https://verify.example/',
+      VIGILANCE_HOST: '0.0.0.0',
+      PORT: '9090',
     });
     expect(config).toMatchObject({
       ok: true,
@@ -46,6 +57,16 @@ describe('loadConfig', () => {
         },
         database: { url: 'postgres://u@h/db', dataDir: '/var/lib/vigilance' },
         signing: { kind: 'kms', keyIds: ['key-2', 'key-1'], region: 'eu-west-3', endpoint: null },
+        storage: {
+          kind: 's3',
+          bucket: 'reports',
+          region: 'eu-west-3',
+          endpoint: 'http://127.0.0.1:4568',
+          prefix: 'vigilance/',
+        },
+        renderer: 'chromium',
+        publicBaseUrl: 'https://verify.example',
+        server: { host: '0.0.0.0', port: 9090 },
       },
     });
     expect(
@@ -67,6 +88,12 @@ describe('loadConfig', () => {
     [{ KMS_KEY_ID: 'k' }, 'AWS_REGION'],
     [{ KMS_KEY_ID: 'k', AWS_REGION: 'r', PKCS11_LIBRARY: '/x' }, 'not both'],
     [{ PKCS11_LIBRARY: '/x' }, 'PKCS11_PIN'],
+    [{ S3_BUCKET: 'b' }, 'AWS_REGION'],
+    [{ S3_BUCKET: 'b', AWS_REGION: 'r', S3_PREFIX: '../x' }, 'S3_PREFIX'],
+    [{ VIGILANCE_RENDERER: 'word' }, 'VIGILANCE_RENDERER'],
+    [{ VIGILANCE_PUBLIC_URL: 'verify.example' }, 'VIGILANCE_PUBLIC_URL'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ PORT: 'http' }, 'PORT'],
   ])('refuses %j, naming %s', (env, words) => {
     const config = loadConfig(env);
     expect(config.ok).toBe(false);
