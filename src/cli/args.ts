@@ -47,6 +47,7 @@ export type Command =
       readonly json: boolean;
     }
   | { readonly kind: 'keys-export' }
+  | { readonly kind: 'keys-rotate'; readonly json: boolean }
   | { readonly kind: 'migrate' }
   | { readonly kind: 'sandbox'; readonly host: string; readonly port: number; readonly dir: string | null }
   | { readonly kind: 'help' };
@@ -69,6 +70,7 @@ export const USAGE = `Usage:
   vigilance migrate
   vigilance verify <report.pdf> --seal <report.seal.json> [--jwks <file|url>] [--json]
   vigilance keys export
+  vigilance keys rotate [--json]
   vigilance sandbox [--port 4010] [--host 127.0.0.1] [--dir <fixtures>]
   vigilance help
 
@@ -295,11 +297,19 @@ export const parseCommand = (
         };
       }
       case 'keys': {
-        const { positionals } = parseArgs({ args: rest, allowPositionals: true, strict: true, options: {} });
-        if (positionals.length !== 1 || positionals[0] !== 'export') {
-          return { ok: false, error: usage('keys takes one subcommand: export.') };
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          strict: true,
+          options: { json: { type: 'boolean', default: false } },
+        });
+        if (positionals.length === 1 && positionals[0] === 'export') {
+          return { ok: true, command: { kind: 'keys-export' } };
         }
-        return { ok: true, command: { kind: 'keys-export' } };
+        if (positionals.length === 1 && positionals[0] === 'rotate') {
+          return { ok: true, command: { kind: 'keys-rotate', json: values.json } };
+        }
+        return { ok: false, error: usage('keys takes one subcommand: export or rotate.') };
       }
       case 'migrate': {
         parseArgs({ args: rest, allowPositionals: false, strict: true, options: {} });

@@ -205,6 +205,36 @@ export const runSweep = async (
   return EXIT.OK;
 };
 
+/** `vigilance keys rotate`: a new signing key; the old ones stay published. */
+export const runRotate = async (
+  command: Extract<Command, { kind: 'keys-rotate' }>,
+  rotate: (input: {
+    readonly accountId: string | null;
+    readonly actorId: string | null;
+    readonly correlationId: string;
+    readonly origin: typeof CLI_ORIGIN;
+  }) => Promise<{
+    readonly previousKeyId: string;
+    readonly currentKeyId: string;
+    readonly publishedKeyIds: readonly string[];
+  }>,
+  caller: Caller,
+  io: Output,
+): Promise<number> => {
+  const rotation = await rotate({
+    accountId: caller.accountId,
+    actorId: caller.actorId,
+    correlationId: caller.correlationId,
+    origin: CLI_ORIGIN,
+  });
+  io.out(
+    command.json
+      ? JSON.stringify(rotation, null, 2)
+      : `Signing key rotated: ${rotation.previousKeyId} -> ${rotation.currentKeyId}; ${String(rotation.publishedKeyIds.length)} key(s) published.`,
+  );
+  return EXIT.OK;
+};
+
 const CLI_ORIGIN = { ip: null, userAgent: 'vigilance-cli' } as const;
 
 /** `vigilance history`: the supplier's past assessments in the caller's account. */

@@ -12,6 +12,7 @@ import {
   runAuditVerify,
   runHistory,
   runRevoke,
+  runRotate,
   runSeal,
   runState,
   runSweep,
@@ -129,6 +130,7 @@ const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     }
     case 'assess':
     case 'seal':
+    case 'keys-rotate':
     case 'reports-revoke':
     case 'reports-sweep':
     case 'history':
@@ -162,7 +164,17 @@ const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
 const runWithApp = (
   command: Extract<
     Command,
-    { kind: 'assess' | 'seal' | 'reports-revoke' | 'reports-sweep' | 'history' | 'state' | 'audit-verify' }
+    {
+      kind:
+        | 'assess'
+        | 'seal'
+        | 'keys-rotate'
+        | 'reports-revoke'
+        | 'reports-sweep'
+        | 'history'
+        | 'state'
+        | 'audit-verify';
+    }
   >,
   app: App,
   io: Output,
@@ -177,6 +189,8 @@ const runWithApp = (
       return runAssess(command, app.useCases, reportFiles, caller, io);
     case 'seal':
       return runSeal(command, app.useCases.sealReport, reportFiles, caller, io);
+    case 'keys-rotate':
+      return runRotate(command, app.useCases.rotateSigningKey, caller, io);
     case 'reports-revoke':
       return runRevoke(command, app.useCases.revokeReport, caller, io);
     case 'reports-sweep':

@@ -24,6 +24,11 @@ import {
   type SweepOutcome,
 } from '#app/application/use-cases/manage-reports.ts';
 import { createSealCrypto } from '#app/adapters/system/seal-crypto.ts';
+import {
+  makeRotateSigningKey,
+  type Rotation,
+  type RotateSigningKeyInput,
+} from '#app/application/use-cases/rotate-signing-key.ts';
 import { lazyRenderer, lazySigner, openObjectStorage } from './report-infrastructure.ts';
 import { openPgliteDatabase } from '#app/adapters/pglite/database.ts';
 import { openPostgresDatabase } from '#app/adapters/postgres/database.ts';
@@ -56,6 +61,7 @@ export interface UseCases {
   readonly revokeReport: RevokeReport;
   readonly publicVerification: PublicVerification;
   readonly sweepReportObjects: () => Promise<SweepOutcome>;
+  readonly rotateSigningKey: (input: RotateSigningKeyInput) => Promise<Rotation>;
   /** Every public key that ever signed a report, current first: the JWKS. */
   readonly publicKeys: () => Promise<readonly PublishedKey[]>;
 }
@@ -266,6 +272,7 @@ export const compose = async (
         revokeReport: makeRevokeReport({ unitOfWork, clock }),
         publicVerification: makePublicVerification({ reports: stores.reports, crypto, publicKeys, clock }),
         sweepReportObjects,
+        rotateSigningKey: makeRotateSigningKey({ signer, unitOfWork, clock }),
         publicKeys,
       },
       ids,

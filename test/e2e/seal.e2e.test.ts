@@ -121,6 +121,26 @@ describe('vigilance assess --seal, verify, seal and reports revoke (the real com
     expect(missing.stderr).toContain('REPORT_NOT_FOUND');
   });
 
+  it('`keys rotate`: new reports are sealed with the new key, the old report still verifies', async () => {
+    const before = JSON.parse(readFileSync(report.seal, 'utf8')) as { kid: string };
+    const rotate = await runCli(['keys', 'rotate', '--json']);
+    expect(rotate.code, rotate.stderr).toBe(0);
+    const rotation = JSON.parse(rotate.stdout) as {
+      previousKeyId: string;
+      currentKeyId: string;
+      publishedKeyIds: string[];
+    };
+    expect(rotation.previousKeyId).toBe(before.kid);
+    expect(rotation.publishedKeyIds).toEqual([rotation.currentKeyId, before.kid]);
+    const old = await runCli(['verify', report.pdf, '--seal', report.seal]);
+    expect(old.code, old.stdout).toBe(0);
+    const pdf = join(dir, 'rotated.pdf');
+    const run = await runCli(['assess', '552032534', ...sandbox, '--seal', '--out', pdf, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as { report: { kid: string } }).report.kid).toBe(rotation.currentKeyId);
+    expect((await runCli(['audit', 'verify'])).code).toBe(0);
+  });
+
   it('--lang en seals an English report; an unknown assessment is an input error (exit 2)', async () => {
     const pdf = join(dir, 'en.pdf');
     const run = await runCli(['assess', '552032534', ...sandbox, '--seal', '--out', pdf, '--lang', 'en']);

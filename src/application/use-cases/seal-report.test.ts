@@ -9,6 +9,7 @@ import { createPdfRenderer } from '#app/adapters/pdf/renderer.ts';
 import type { SqlDatabase } from '#app/adapters/sql/database.ts';
 import { ensurePartitions } from '#app/adapters/sql/partitions.ts';
 import { createSqlStores, createSqlUnitOfWork } from '#app/adapters/sql/unit-of-work.ts';
+import { createSystemClock } from '#app/adapters/system/clock.ts';
 import { createUuidGenerator } from '#app/adapters/system/id-generator.ts';
 import { createSealCrypto } from '#app/adapters/system/seal-crypto.ts';
 import type { Assessment } from '#app/domain/assessment.ts';
@@ -29,6 +30,8 @@ const LOCAL_ACCOUNT = '00000000-0000-4000-8000-000000000001';
 const LOCAL_USER = '00000000-0000-4000-8000-000000000002';
 const BASE_URL = 'https://vigilance.example';
 const crypto = createSealCrypto();
+// Stored objects carry the file system's real modification time; the sweeper is run as if later than that.
+const systemClock = createSystemClock();
 
 const failing = (code: string) => () => Promise.reject(new InfrastructureError(code, `${code} (injected)`));
 
@@ -296,7 +299,7 @@ describeOnEachDatabase('sealReport', (target) => {
         makeSweepReportObjects({
           storage,
           reports,
-          clock: { ...clock, now: () => new Date(Date.now() + offsetMs) },
+          clock: { ...clock, now: () => new Date(systemClock.now().getTime() + offsetMs) },
         })();
       // Within the grace period the object may belong to a seal in flight: left alone.
       expect((await sweepAt(0)).removed).toEqual([]);
