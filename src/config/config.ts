@@ -77,16 +77,11 @@ const DEFAULT_PORT = 8080;
 
 const problem = (message: string): Result<never, ConfigError> => err({ code: 'CONFIG_INVALID', message });
 
-const positiveInt = (
-  env: Env,
-  name: string,
-  fallback: number,
-  unit = ' of milliseconds',
-): Result<number, ConfigError> => {
+const positiveInt = (env: Env, name: string, fallback: number): Result<number, ConfigError> => {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return ok(fallback);
   if (!/^\d+$/.test(raw.trim()) || Number(raw) <= 0) {
-    return problem(`${name} must be a positive whole number${unit}, not "${raw}".`);
+    return problem(`${name} must be a positive whole number of milliseconds, not "${raw}".`);
   }
   return ok(Number(raw));
 };
@@ -148,17 +143,17 @@ export const loadConfig = (env: Env): Result<Config, ConfigError> => {
   }
   const publicUrl = url(env, 'VIGILANCE_PUBLIC_URL');
   if (!publicUrl.ok) return publicUrl;
-  const port = positiveInt(env, 'PORT', DEFAULT_PORT, '');
+  const port = tcpPort(env.PORT);
   if (!port.ok) return port;
-  if (port.value > 65_535)
-    return problem(`PORT must be a TCP port (1 to 65535), not "${String(port.value)}".`);
   const host = env.VIGILANCE_HOST?.trim() ?? '';
   return ok(
     Object.freeze({
       signing: signing.value,
       storage: storage.value,
       renderer,
-      publicBaseUrl: publicUrl.value ?? `http://localhost:${String(port.value)}`,
+      // PORT=0 (any free port, for tests) leaves the public URL to be set explicitly; 8080 is the documented one.
+      publicBaseUrl:
+        publicUrl.value ?? `http://localhost:${String(port.value === 0 ? DEFAULT_PORT : port.value)}`,
       server: Object.freeze({ host: host === '' ? '127.0.0.1' : host, port: port.value }),
       registries: Object.freeze({
         mode,
@@ -209,6 +204,16 @@ const signingConfig = (env: Env, dataDir: string): Result<Config['signing'], Con
     return ok(Object.freeze({ kind: 'pkcs11' as const, library: pkcs11, tokenLabel, pin }));
   }
   return ok(Object.freeze({ kind: 'local' as const, dir: `${dataDir}/keys` }));
+};
+
+/** PORT: a TCP port, or 0 for any free one. */
+const tcpPort = (raw: string | undefined): Result<number, ConfigError> => {
+  if (raw === undefined || raw.trim() === '') return ok(DEFAULT_PORT);
+  const text = raw.trim();
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65_535) {
+    return problem(`PORT must be a TCP port (0 to 65535; 0 for any free port), not "${raw}".`);
+  }
+  return ok(Number(text));
 };
 
 const storageConfig = (env: Env, dataDir: string): Result<Config['storage'], ConfigError> => {

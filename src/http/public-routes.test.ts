@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
@@ -9,8 +11,13 @@ import type { PublishedKey } from '#app/application/ports/signer.ts';
 import type { PublicReportView, PublicVerification } from '#app/application/use-cases/public-verification.ts';
 import { makeVerifySeal } from '#app/application/use-cases/verify-seal.ts';
 import { createSealCrypto } from '#app/adapters/system/seal-crypto.ts';
-import { loadConfig } from '#app/config/config.ts';
-import { compose, LOCAL_ACCOUNT_ID, LOCAL_USER_ID, type App } from '#app/main/compose.ts';
+import {
+  composeSandboxApp,
+  LOCAL_CALLER,
+  sealSupplier,
+  type App,
+  type SealedReport,
+} from '../../test/support/sealed-reports.ts';
 import { buildPublicServer, maskToken, type PublicServerDeps } from './public-routes.ts';
 import { PROBLEM_BODIES } from './problems.ts';
 
@@ -24,12 +31,6 @@ const GENEROUS = {
   checks: { max: 10_000, windowMs: 60_000 },
   assets: { max: 10_000, windowMs: 60_000 },
 };
-
-interface Sealed {
-  readonly token: string;
-  readonly reportId: string;
-  readonly pdf: Uint8Array;
-}
 
 const expectCommonHeaders = (res: LightMyRequestResponse): void => {
   expect(res.headers['content-security-policy']).toBe(CSP);
@@ -58,23 +59,9 @@ describe('public verification server', () => {
   let dir: string;
   let app: App;
   let server: FastifyInstance;
-  let valid: Sealed;
-  let revoked: Sealed;
+  let valid: SealedReport;
+  let revoked: SealedReport;
   let ids = 0;
-
-  const seal = async (identifier: string): Promise<Sealed> => {
-    const caller = { accountId: LOCAL_ACCOUNT_ID, actorId: LOCAL_USER_ID, correlationId: 'test' };
-    const assessed = await app.useCases.assessSupplier({ ...caller, identifier });
-    if (!assessed.ok) throw new Error(JSON.stringify(assessed.error));
-    const sealed = await app.useCases.sealReport({
-      ...caller,
-      assessmentId: assessed.value.assessmentId,
-      lang: 'fr',
-    });
-    if (!sealed.ok || sealed.value.verificationUrl === null) throw new Error('not sealed');
-    const token = /\/verify\/([A-Za-z0-9_-]+)$/.exec(sealed.value.verificationUrl)?.[1] ?? '';
-    return { token, reportId: sealed.value.report.id, pdf: sealed.value.pdf };
-  };
 
   const build = (overrides: Partial<PublicServerDeps> = {}): Promise<FastifyInstance> =>
     buildPublicServer({
@@ -88,21 +75,13 @@ describe('public verification server', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vigilance-http-'));
-    const config = loadConfig({
-      VIGILANCE_REGISTRIES: 'sandbox',
-      VIGILANCE_DATA_DIR: dir,
-      VIGILANCE_PUBLIC_URL: PUBLIC_URL,
-    });
-    if (!config.ok) throw new Error(config.error.message);
-    app = await compose(config.value);
-    valid = await seal('552032534');
-    revoked = await seal('482319076');
+    app = await composeSandboxApp(dir, PUBLIC_URL);
+    valid = await sealSupplier(app, '552032534');
+    revoked = await sealSupplier(app, '482319076');
     const revocation = await app.useCases.revokeReport({
-      accountId: LOCAL_ACCOUNT_ID,
-      actorId: LOCAL_USER_ID,
+      ...LOCAL_CALLER,
       reportId: revoked.reportId,
       reason: 'Sealed on the wrong supplier <b>&</b>',
-      correlationId: 'test',
     });
     if (!revocation.ok) throw new Error(revocation.error.message);
     server = await build();
@@ -532,6 +511,27 @@ describe('public verification server', () => {
         await s.close();
       }
     });
+  });
+
+  it('answers a request too broken to reach a route with a problem too', async () => {
+    const s = await build();
+    try {
+      await s.listen({ host: '127.0.0.1', port: 0 });
+      const address = s.server.address();
+      if (address === null || typeof address === 'string') throw new Error('not listening');
+      const socket = connect(address.port, '127.0.0.1');
+      let answer = '';
+      socket.setEncoding('utf8').on('data', (chunk: string) => (answer += chunk));
+      socket.write('NOT HTTP AT ALL\r\n\r\n');
+      await once(socket, 'close');
+      expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(answer).toContain('content-type: application/problem+json\r\n');
+      expect(answer).toContain('referrer-policy: no-referrer\r\n');
+      expect(answer).toMatch(/x-correlation-id: generated-\d+\r\n/);
+      expect(answer.endsWith(`\r\n\r\n${PROBLEM_BODIES.BAD_REQUEST}`)).toBe(true);
+    } finally {
+      await s.close();
+    }
   });
 
   it('masks tokens in logged addresses', () => {

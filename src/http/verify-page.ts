@@ -53,6 +53,7 @@ interface PageWording {
   };
   readonly computed: string;
   readonly noscript: string;
+  readonly commandLine: string;
   readonly hashCommands: readonly string[];
   readonly pdfHash: string;
   readonly payloadHeading: string;
@@ -105,8 +106,9 @@ const WORDING: Readonly<Record<PageLang, PageWording>> = {
       failed: 'Le fichier n’a pas pu être lu.',
     },
     computed: 'Empreinte de votre fichier',
-    noscript:
-      'Sans JavaScript, calculez l’empreinte SHA-256 de votre fichier et comparez-la à l’empreinte signée ci-dessous :',
+    noscript: 'Ce contrôle dans le navigateur a besoin de JavaScript.',
+    commandLine:
+      'En ligne de commande, calculez l’empreinte SHA-256 de votre fichier et comparez-la à l’empreinte signée :',
     hashCommands: [
       'sha256sum rapport.pdf  (Linux)',
       'shasum -a 256 rapport.pdf  (macOS)',
@@ -165,8 +167,9 @@ const WORDING: Readonly<Record<PageLang, PageWording>> = {
       failed: 'The file could not be read.',
     },
     computed: "Your file's fingerprint",
-    noscript:
-      "Without JavaScript, compute your file's SHA-256 fingerprint and compare it with the signed one below:",
+    noscript: 'This check in the browser needs JavaScript.',
+    commandLine:
+      "On the command line, compute your file's SHA-256 fingerprint and compare it with the signed one:",
     hashCommands: [
       'sha256sum report.pdf  (Linux)',
       'shasum -a 256 report.pdf  (macOS)',
@@ -312,6 +315,7 @@ ${row(t.pdfHash, `<code id="signed-sha256">${e(view.pdfSha256)}</code>`)}
 <p class="computed" hidden>${e(t.computed + r.colon)}<code id="file-check-sha256"></code></p>
 </form>
 <noscript><p>${e(t.noscript)}</p></noscript>
+<p>${e(t.commandLine)}</p>
 <pre class="commands">${t.hashCommands.map(e).join('\n')}</pre>
 </section>
 <section>
