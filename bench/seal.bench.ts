@@ -344,7 +344,13 @@ const main = async (): Promise<void> => {
         const sealed = await sealPasses('PostgreSQL', db, pgDir);
         figures.postgres = { latency: sealed.latency, throughput: sealed.throughput };
         figures.verification = await verificationRate(
-          { DATABASE_URL: url, VIGILANCE_DATA_DIR: pgDir, VIGILANCE_PUBLIC_URL: PUBLIC_URL },
+          {
+            DATABASE_URL: url,
+            VIGILANCE_DATA_DIR: pgDir,
+            VIGILANCE_PUBLIC_URL: PUBLIC_URL,
+            // One client address makes every request here: the limiter stays in the path, with room for the load.
+            VIGILANCE_VERIFY_PAGES_PER_MINUTE: '10000000',
+          },
           sealed.tokens,
         );
       });

@@ -18,7 +18,7 @@ describe('loadConfig', () => {
         storage: { kind: 'filesystem', dir: '.vigilance/objects' },
         renderer: 'pdfkit',
         publicBaseUrl: 'http://localhost:8080',
-        server: { host: '127.0.0.1', port: 8080 },
+        server: { host: '127.0.0.1', port: 8080, verifyPagesPerMinute: 300, verifyChecksPerMinute: 30 },
       },
     });
     expect(Object.isFrozen(config.ok && config.value)).toBe(true);
@@ -43,6 +43,8 @@ describe('loadConfig', () => {
       VIGILANCE_PUBLIC_URL: 'https://verify.example/',
       VIGILANCE_HOST: '0.0.0.0',
       PORT: '9090',
+      VIGILANCE_VERIFY_PAGES_PER_MINUTE: '600',
+      VIGILANCE_VERIFY_CHECKS_PER_MINUTE: '60',
     });
     expect(config).toMatchObject({
       ok: true,
@@ -66,7 +68,7 @@ describe('loadConfig', () => {
         },
         renderer: 'chromium',
         publicBaseUrl: 'https://verify.example',
-        server: { host: '0.0.0.0', port: 9090 },
+        server: { host: '0.0.0.0', port: 9090, verifyPagesPerMinute: 600, verifyChecksPerMinute: 60 },
       },
     });
     expect(
@@ -94,6 +96,7 @@ describe('loadConfig', () => {
     [{ VIGILANCE_PUBLIC_URL: 'verify.example' }, 'VIGILANCE_PUBLIC_URL'],
     [{ PORT: '70000' }, 'PORT'],
     [{ PORT: 'http' }, 'PORT'],
+    [{ VIGILANCE_VERIFY_CHECKS_PER_MINUTE: '0' }, 'VIGILANCE_VERIFY_CHECKS_PER_MINUTE'],
   ])('refuses %j, naming %s', (env, words) => {
     const config = loadConfig(env);
     expect(config.ok).toBe(false);

@@ -58,8 +58,13 @@ export interface Config {
   readonly renderer: 'pdfkit' | 'chromium';
   /** The public origin of the verification pages, printed (and QR-coded) in every report. */
   readonly publicBaseUrl: string;
-  /** Where `npm start` listens. */
-  readonly server: { readonly host: string; readonly port: number };
+  /** Where `npm start` listens, and how many public verification requests one client address may make a minute. */
+  readonly server: {
+    readonly host: string;
+    readonly port: number;
+    readonly verifyPagesPerMinute: number;
+    readonly verifyChecksPerMinute: number;
+  };
   readonly userAgent: string;
 }
 
@@ -77,11 +82,16 @@ const DEFAULT_PORT = 8080;
 
 const problem = (message: string): Result<never, ConfigError> => err({ code: 'CONFIG_INVALID', message });
 
-const positiveInt = (env: Env, name: string, fallback: number): Result<number, ConfigError> => {
+const positiveInt = (
+  env: Env,
+  name: string,
+  fallback: number,
+  unit = 'of milliseconds',
+): Result<number, ConfigError> => {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return ok(fallback);
   if (!/^\d+$/.test(raw.trim()) || Number(raw) <= 0) {
-    return problem(`${name} must be a positive whole number of milliseconds, not "${raw}".`);
+    return problem(`${name} must be a positive whole number ${unit}, not "${raw}".`);
   }
   return ok(Number(raw));
 };
@@ -146,6 +156,10 @@ export const loadConfig = (env: Env): Result<Config, ConfigError> => {
   const port = tcpPort(env.PORT);
   if (!port.ok) return port;
   const host = env.VIGILANCE_HOST?.trim() ?? '';
+  const pages = positiveInt(env, 'VIGILANCE_VERIFY_PAGES_PER_MINUTE', 300, 'of requests');
+  if (!pages.ok) return pages;
+  const checks = positiveInt(env, 'VIGILANCE_VERIFY_CHECKS_PER_MINUTE', 30, 'of requests');
+  if (!checks.ok) return checks;
   return ok(
     Object.freeze({
       signing: signing.value,
@@ -154,7 +168,12 @@ export const loadConfig = (env: Env): Result<Config, ConfigError> => {
       // PORT=0 (any free port, for tests) leaves the public URL to be set explicitly; 8080 is the documented one.
       publicBaseUrl:
         publicUrl.value ?? `http://localhost:${String(port.value === 0 ? DEFAULT_PORT : port.value)}`,
-      server: Object.freeze({ host: host === '' ? '127.0.0.1' : host, port: port.value }),
+      server: Object.freeze({
+        host: host === '' ? '127.0.0.1' : host,
+        port: port.value,
+        verifyPagesPerMinute: pages.value,
+        verifyChecksPerMinute: checks.value,
+      }),
       registries: Object.freeze({
         mode,
         sandboxDir: sandboxDir === undefined || sandboxDir === '' ? null : sandboxDir,

@@ -39,6 +39,10 @@ const main = async (env: NodeJS.ProcessEnv): Promise<number> => {
       publicKeys: app.useCases.publicKeys,
       newCorrelationId: () => app.ids.newId(),
       publicBaseUrl: config.value.publicBaseUrl,
+      rateLimit: {
+        pages: { max: config.value.server.verifyPagesPerMinute, windowMs: 60_000 },
+        checks: { max: config.value.server.verifyChecksPerMinute, windowMs: 60_000 },
+      },
       logger: true,
     });
     try {
