@@ -124,6 +124,8 @@ export const buildPublicServer = async (deps: PublicServerDeps): Promise<Fastify
             },
           }
         : false,
+    // One access-log line per request, written when the response is sent (see the onResponse hook).
+    disableRequestLogging: true,
     genReqId: (req) => correlationIdOf(req.headers['x-correlation-id']),
     bodyLimit: maxPdfBytes,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
@@ -158,6 +160,20 @@ export const buildPublicServer = async (deps: PublicServerDeps): Promise<Fastify
       done(null, body);
     },
   );
+
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log.info(
+      {
+        method: request.method,
+        url: maskToken(request.url),
+        statusCode: reply.statusCode,
+        responseTimeMs: Math.round(reply.elapsedTime * 10) / 10,
+        remoteAddress: request.ip,
+      },
+      'request',
+    );
+    done();
+  });
 
   app.addHook('onRequest', (request, reply, done) => {
     withCommonHeaders(reply, request.id);

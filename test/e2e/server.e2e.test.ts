@@ -110,7 +110,8 @@ describe('npm start (the public verification server)', () => {
       status: 404,
       code: 'NOT_FOUND',
     });
-    expect(io.output().stdout).toContain('/verify/[token]');
+    // The access-log line is written once the response is sent.
+    await io.line(/"url":"\/verify\/\[token\]","statusCode":404/);
     expect(io.output().stdout).not.toContain(token);
   });
 
