@@ -8,7 +8,7 @@ import type { ReportRenderer } from '#app/application/ports/report-renderer.ts';
 import type { Signer } from '#app/application/ports/signer.ts';
 import { createChromiumRenderer } from '#app/adapters/chromium/renderer.ts';
 import { createFilesystemObjectStorage } from '#app/adapters/filesystem/object-storage.ts';
-import { createPdfRenderer } from '#app/adapters/pdf/renderer.ts';
+import { createPooledPdfRenderer } from '#app/adapters/pdf/worker-pool.ts';
 import { createS3ObjectStorage } from '#app/adapters/s3/object-storage.ts';
 import type { Config } from '#app/config/config.ts';
 import { openSigner, type OpenSigner } from './signer.ts';
@@ -90,11 +90,17 @@ export const lazySigner = (config: Config): { readonly signer: Signer; close(): 
   };
 };
 
-/** The configured renderer, started on first use (Chromium takes about half a second to launch). */
+/**
+ * The configured renderer, started on first use: pdfkit in a pool of worker threads (rendering is CPU work that
+ * would otherwise stop the event loop for the whole render), or Chromium (about half a second to launch).
+ */
 export const lazyRenderer = (
   config: Config,
 ): { readonly renderer: ReportRenderer; close(): Promise<void> } => {
-  if (config.renderer === 'pdfkit') return { renderer: createPdfRenderer(), close: () => Promise.resolve() };
+  if (config.renderer === 'pdfkit') {
+    const pool = createPooledPdfRenderer();
+    return { renderer: pool, close: () => pool.close() };
+  }
   let starting: ReturnType<typeof createChromiumRenderer> | undefined;
   return {
     renderer: {
