@@ -248,11 +248,18 @@ const startServer = async (env: Record<string, string>) => {
   const baseUrl = await new Promise<string>((resolve, reject) => {
     let seen = '';
     child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
+    const look = (chunk: string): void => {
       seen += chunk;
       const match = /listening on (http:\/\/[^\s]+)/.exec(seen);
-      if (match?.[1] !== undefined) resolve(match[1]);
-    });
+      if (match?.[1] !== undefined) {
+        // From here on the server's access log is drained unread: reading it would tax this process's CPU,
+        // which autocannon needs.
+        child.stdout.off('data', look);
+        child.stdout.resume();
+        resolve(match[1]);
+      }
+    };
+    child.stdout.on('data', look);
     child.once('exit', (code) => {
       reject(new Error(`the server exited with code ${String(code)}`));
     });
