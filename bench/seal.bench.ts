@@ -148,6 +148,7 @@ const harness = async (db: SqlDatabase, dataDir: string): Promise<Harness> => {
         idempotencyKey: null,
         correlationId: null,
         assessment: red,
+        evaluation: null,
       });
       return id;
     },

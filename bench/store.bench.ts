@@ -220,6 +220,7 @@ const storeOne = async (unitOfWork: UnitOfWork, p: Prepared): Promise<void> => {
       actorId: LOCAL_USER_ID,
       createdAt: p.assessment.assessedAt,
       version: 1,
+      evaluation: null,
       state: p.assessment.sources.some((s) => s.status === 'unavailable') ? 'AWAITING_SOURCES' : 'COMPLETE',
       idempotencyKey: null,
       correlationId: p.correlationId,

@@ -45,6 +45,10 @@ export interface SourceReport {
   /** Why the source did not answer, or why it does not apply. */
   readonly reason: string | null;
   readonly retryAfterSeconds: number | null;
+  /** An unavailable source's next attempt (the retry worker asks it again then). */
+  readonly nextRetryAt?: string;
+  /** An unavailable source that is no longer retried: its retry window is over. */
+  readonly final?: boolean;
 }
 
 export interface Subject {
@@ -184,3 +188,22 @@ export const evaluateAssessment = (input: AssessmentInput, policy: VerdictPolicy
     assessedAt: input.assessedAt,
   });
 };
+
+/** The evaluation input with one source's outcome replaced: a retried source's answer in the place of its outage. */
+export const withOutcome = (
+  input: AssessmentInput,
+  source: SourceName,
+  outcome: SourceOutcome<CompanyFacts> | SourceOutcome<InsolvencyFacts> | SourceOutcome<VatFacts>,
+): AssessmentInput => ({ ...input, [source]: outcome });
+
+/** Marks each unavailable source with its retry state: the next attempt, or final. */
+export const withRetryStates = (
+  assessment: Assessment,
+  states: Readonly<Partial<Record<SourceName, { readonly nextRetryAt: string } | { readonly final: true }>>>,
+): Assessment => ({
+  ...assessment,
+  sources: assessment.sources.map((s) => {
+    const state = s.status === 'unavailable' ? states[s.name] : undefined;
+    return state === undefined ? s : { ...s, ...state };
+  }),
+});

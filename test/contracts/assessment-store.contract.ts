@@ -139,6 +139,7 @@ export const describeAssessmentStoreContract = (
       actorId: ACTOR,
       createdAt: assessment.assessedAt,
       version: 1,
+      evaluation: null,
       state: assessment.sources.some((s) => s.status === 'unavailable') ? 'AWAITING_SOURCES' : 'COMPLETE',
       idempotencyKey: null,
       correlationId: null,

@@ -4,7 +4,7 @@ import type {
   StoredAssessment,
   SubjectKey,
 } from '#app/application/ports/assessment-store.ts';
-import type { Assessment, SourceReport, Subject } from '#app/domain/assessment.ts';
+import type { Assessment, AssessmentInput, SourceReport, Subject } from '#app/domain/assessment.ts';
 import type { Verdict } from '#app/domain/policy.ts';
 import type { Signal } from '#app/domain/signals.ts';
 import type { SqlExecutor } from './database.ts';
@@ -28,10 +28,11 @@ type AssessmentRow = {
   readonly sources: readonly SourceReport[];
   readonly idempotency_key: string | null;
   readonly correlation_id: string | null;
+  readonly evaluation: AssessmentInput | null;
 };
 
 const COLUMNS = `id, created_at, version, assessed_at, account_id, actor_id, verdict, policy_version, state, subject, signals, sources,
-  idempotency_key, correlation_id`;
+  idempotency_key, correlation_id, evaluation`;
 
 const fromRow = (row: AssessmentRow): StoredAssessment => {
   const assessment: Assessment = {
@@ -52,6 +53,7 @@ const fromRow = (row: AssessmentRow): StoredAssessment => {
     idempotencyKey: row.idempotency_key,
     correlationId: row.correlation_id,
     assessment,
+    evaluation: row.evaluation,
   };
 };
 
@@ -73,9 +75,9 @@ export const createSqlAssessmentStore = (db: SqlExecutor): AssessmentStore => ({
     const { assessment } = record;
     await db.query(
       `insert into assessments (id, created_at, assessed_at, account_id, actor_id, subject_query, siren, siret, vat,
-         verdict, policy_version, state, subject, signals, sources, idempotency_key, correlation_id, version)
+         verdict, policy_version, state, subject, signals, sources, idempotency_key, correlation_id, version, evaluation)
        values ($1, $2::timestamptz, $3::timestamptz, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb,
-         $15::jsonb, $16, $17, $18)`,
+         $15::jsonb, $16, $17, $18, $19::jsonb)`,
       [
         record.id,
         record.createdAt,
@@ -95,6 +97,37 @@ export const createSqlAssessmentStore = (db: SqlExecutor): AssessmentStore => ({
         record.idempotencyKey,
         record.correlationId,
         record.version,
+        record.evaluation === null ? null : JSON.stringify(record.evaluation),
+      ],
+    );
+  },
+
+  lockForUpdate: async (id) => {
+    if (!UUID.test(id)) return null;
+    const [row] = await db.query<AssessmentRow>(
+      `select ${COLUMNS} from assessments where id = $1 for update`,
+      [id],
+    );
+    return row === undefined ? null : fromRow(row);
+  },
+
+  update: async (record) => {
+    const { assessment } = record;
+    await db.query(
+      `update assessments set version = $3, state = $4, verdict = $5, policy_version = $6, subject = $7::jsonb,
+              signals = $8::jsonb, sources = $9::jsonb, evaluation = $10::jsonb
+        where id = $1 and created_at = $2::timestamptz`,
+      [
+        record.id,
+        record.createdAt,
+        record.version,
+        record.state,
+        assessment.verdict,
+        assessment.policyVersion,
+        JSON.stringify(assessment.subject),
+        JSON.stringify(assessment.signals),
+        JSON.stringify(assessment.sources),
+        record.evaluation === null ? null : JSON.stringify(record.evaluation),
       ],
     );
   },

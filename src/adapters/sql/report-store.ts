@@ -110,6 +110,14 @@ export const createSqlReportStore = (db: SqlExecutor): ReportStore => ({
 
   findByTokenHash: (tokenHash) => one(db, 'token_hash = $1', [tokenHash]),
 
+  latestForAssessment: (accountId, assessmentId) =>
+    UUID.test(accountId) && UUID.test(assessmentId)
+      ? one(db, 'account_id = $1 and assessment_id = $2 order by assessment_version desc limit 1', [
+          accountId,
+          assessmentId,
+        ])
+      : Promise.resolve(null),
+
   latestSuccessorOf: async (id) => {
     if (!UUID.test(id)) return null;
     // Versions only grow, so the newest report of the same assessment is the end of the successor chain.

@@ -81,6 +81,7 @@ describeOnEachDatabase('SQL stores', (target) => {
       actorId: null,
       createdAt,
       version: 1,
+      evaluation: null,
       state: 'COMPLETE',
       idempotencyKey: null,
       correlationId: null,

@@ -3,6 +3,7 @@ import { createSqlAssessmentStore } from './assessment-store.ts';
 import { createSqlAuditLog } from './audit-log.ts';
 import type { SqlDatabase, SqlExecutor } from './database.ts';
 import { createSqlIdempotencyStore } from './idempotency-store.ts';
+import { createSqlJobStore } from './job-store.ts';
 import { createSqlObservationStore } from './observation-store.ts';
 import { createSqlReportStore } from './report-store.ts';
 import { createSqlUniquenessRegistry } from './uniqueness-registry.ts';
@@ -20,6 +21,7 @@ export const createSqlStores = (db: SqlExecutor, deps: SqlStoreDeps): Stores => 
   audit: createSqlAuditLog(db, deps),
   idempotency: createSqlIdempotencyStore(db),
   reports: createSqlReportStore(db),
+  jobs: createSqlJobStore(db),
   uniqueness: createSqlUniquenessRegistry(db),
 });
 

@@ -1,4 +1,4 @@
-import type { Assessment } from '#app/domain/assessment.ts';
+import type { Assessment, AssessmentInput } from '#app/domain/assessment.ts';
 
 export type AssessmentState = 'COMPLETE' | 'AWAITING_SOURCES';
 
@@ -15,6 +15,8 @@ export interface StoredAssessment {
   readonly idempotencyKey: string | null;
   readonly correlationId: string | null;
   readonly assessment: Assessment;
+  /** What it was evaluated from, to evaluate again when a retried source answers (null for older assessments). */
+  readonly evaluation: AssessmentInput | null;
 }
 
 /** How to find a supplier's past assessments: by SIREN for a French company, by VAT number otherwise. */
@@ -28,6 +30,13 @@ export type SubjectKey = { readonly siren: string } | { readonly vat: string };
  */
 export interface AssessmentStore {
   save(record: StoredAssessment): Promise<void>;
+  /**
+   * Reads an assessment and holds it until the caller's transaction ends, so re-evaluations of one assessment
+   * happen one after the other (not scoped by account: the retry worker acts for every account).
+   */
+  lockForUpdate(id: string): Promise<StoredAssessment | null>;
+  /** Writes a re-evaluation: the new version, state, verdict, signals, sources and evaluation input. */
+  update(record: StoredAssessment): Promise<void>;
   get(accountId: string, id: string): Promise<StoredAssessment | null>;
   history(
     accountId: string,

@@ -7,4 +7,6 @@ export interface IdGenerator {
    * (43 characters). Whoever holds it may see what it opens, so it is kept only as a hash.
    */
   newToken(): string;
+  /** A uniform draw in [0, 1), for jitter (the retry schedule). */
+  random(): number;
 }

@@ -41,6 +41,8 @@ export interface ReportStore {
     version: number,
   ): Promise<StoredReport | null>;
   findByTokenHash(tokenHash: string): Promise<StoredReport | null>;
+  /** The report of the assessment's highest sealed version, or null when it was never sealed. */
+  latestForAssessment(accountId: string, assessmentId: string): Promise<StoredReport | null>;
   /** The newest report of the same assessment, following `supersededBy` to its end; null when `id` is the newest. */
   latestSuccessorOf(id: string): Promise<StoredReport | null>;
   supersede(

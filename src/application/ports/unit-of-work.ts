@@ -1,6 +1,7 @@
 import type { AssessmentStore } from './assessment-store.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { IdempotencyStore } from './idempotency-store.ts';
+import type { JobStore } from './job-store.ts';
 import type { ObservationStore } from './observation-store.ts';
 import type { ReportStore } from './report-store.ts';
 import type { UniquenessRegistry } from './uniqueness-registry.ts';
@@ -12,6 +13,7 @@ export interface Stores {
   readonly audit: AuditLog;
   readonly idempotency: IdempotencyStore;
   readonly reports: ReportStore;
+  readonly jobs: JobStore;
   readonly uniqueness: UniquenessRegistry;
 }
 

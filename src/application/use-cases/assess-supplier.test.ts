@@ -24,6 +24,7 @@ let counter = 0;
 const ids = {
   newId: () => `00000000-0000-4000-8000-${String(++counter).padStart(12, '0')}`,
   newToken: () => `token-${String(counter)}`,
+  random: () => 0.5,
 };
 beforeAll(async () => {
   db = await openPgliteDatabase({ dataDir: null });
@@ -36,7 +37,7 @@ beforeEach(async () => {
   await db.script(
     `set session_replication_role = replica;
      delete from assessments; delete from source_observations; delete from global_keys; delete from idempotency_keys;
-     delete from audit_log; update audit_chain_head set seq = 0, hash = repeat('0', 64);
+     delete from audit_log; delete from assessment_jobs; update audit_chain_head set seq = 0, hash = repeat('0', 64);
      set session_replication_role = default;`,
   );
 });
@@ -249,6 +250,51 @@ describe('assessSupplier keeps what it concluded', () => {
       correlation_id: 'corr-9',
     });
     expect(await count('global_keys')).toBe(1);
+  });
+
+  it('enqueues a retry for each source that did not answer, with the assessment, and says when', async () => {
+    const registries = answeringRegistries();
+    const down: VatRegistry = {
+      check: () =>
+        Promise.resolve({
+          ok: false,
+          error: {
+            code: 'REGISTRY_UNAVAILABLE',
+            source: 'vies',
+            reason: 'rate_limited',
+            detail: 'HTTP 429',
+            status: 429,
+            retryAfterSeconds: 300,
+          },
+        }),
+    };
+    const clock = createManualClock('2026-11-29T09:00:00.000Z');
+    const assess = makeAssessSupplier({ ...registries, vatRegistry: down, ...persistence(), clock });
+    const result = await assess({ identifier: '552032534', correlationId: 'corr-r', ...who });
+    if (!result.ok) throw new Error(result.error.message);
+    expect(result.value.assessment.verdict).toBe('GREY');
+    // VIES said Retry-After 300: the first retry is no sooner (the jitter alone would say within a minute).
+    const vies = result.value.assessment.sources.find((s) => s.name === 'vies');
+    expect(vies).toMatchObject({ status: 'unavailable', nextRetryAt: '2026-11-29T09:05:00.000Z' });
+    expect(result.value.assessment.sources.filter((s) => s.nextRetryAt !== undefined)).toHaveLength(1);
+    const jobs = await db.query(
+      'select kind, source, state, attempt, next_attempt_at, last_reason from assessment_jobs',
+    );
+    expect(jobs).toEqual([
+      {
+        kind: 'retry_source',
+        source: 'vies',
+        state: 'PENDING',
+        attempt: 1,
+        next_attempt_at: '2026-11-29T09:05:00.000Z',
+        last_reason: 'rate_limited',
+      },
+    ]);
+    const [stored] = await db.query<{ state: string; evaluation: { vies: { status: string } } }>(
+      'select state, evaluation from assessments',
+    );
+    expect(stored?.state).toBe('AWAITING_SOURCES');
+    expect(stored?.evaluation.vies.status).toBe('unavailable');
   });
 
   it('replays the stored answer for the same key and request, without asking the registries again', async () => {

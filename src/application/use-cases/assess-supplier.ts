@@ -1,5 +1,7 @@
 import type { Assessment, SourceOutcome } from '#app/domain/assessment.ts';
-import { evaluateAssessment } from '#app/domain/assessment.ts';
+import { evaluateAssessment, withRetryStates, type AssessmentInput } from '#app/domain/assessment.ts';
+import type { SourceName } from '#app/domain/facts.ts';
+import { nextRetry, RETRY_POLICY_V1, type RetryPolicy } from '#app/domain/retry-policy.ts';
 import type { VatOrigin } from '#app/domain/derive-signals.ts';
 import {
   formatVat,
@@ -35,6 +37,7 @@ export interface AssessSupplierDeps {
   /** Claims and releases idempotency keys outside the work's transaction (completion happens inside it). */
   readonly idempotency: IdempotencyStore;
   readonly policy?: VerdictPolicy;
+  readonly retryPolicy?: RetryPolicy;
 }
 
 export interface AssessSupplierInput {
@@ -84,6 +87,27 @@ export type AssessSupplier = (
  */
 export const makeAssessSupplier = (deps: AssessSupplierDeps): AssessSupplier => {
   const policy = deps.policy ?? POLICY_V1;
+  const retryPolicy = deps.retryPolicy ?? RETRY_POLICY_V1;
+
+  /** The first retry of each source that did not answer (the assessment's own call was attempt 1). */
+  const firstRetries = (input: AssessmentInput) => {
+    const retries: { source: SourceName; nextRetryAt: string; reason: string; failedAt: string }[] = [];
+    for (const source of ['sirene', 'bodacc', 'vies'] as const) {
+      const outcome = input[source];
+      if (outcome.status !== 'unavailable') continue;
+      const decision = nextRetry(retryPolicy, {
+        attempt: 1,
+        firstFailedAt: outcome.observedAt,
+        failedAt: outcome.observedAt,
+        retryAfterSeconds: outcome.unavailable.retryAfterSeconds,
+        random: deps.ids.random(),
+      });
+      // A window shorter than one attempt would be a misconfiguration; the schedule still says when.
+      const nextRetryAt = decision.kind === 'retry' ? decision.at : outcome.observedAt;
+      retries.push({ source, nextRetryAt, reason: outcome.unavailable.reason, failedAt: outcome.observedAt });
+    }
+    return retries;
+  };
 
   const timed = async <F>(call: () => Promise<RegistryAnswer<F>>): Promise<SourceOutcome<F>> => {
     const started = deps.clock.monotonicMs();
@@ -150,7 +174,20 @@ export const makeAssessSupplier = (deps: AssessSupplierDeps): AssessSupplier => 
 
     try {
       const answers = await consultRegistries(id.value, vat.value, input.correlationId);
-      const assessment = evaluateAssessment({ id: id.value, query, vat: vat.value, ...answers }, policy);
+      const evaluation: AssessmentInput = {
+        id: id.value,
+        query,
+        vat: vat.value,
+        assessedAt: answers.assessedAt,
+        sirene: answers.sirene,
+        bodacc: answers.bodacc,
+        vies: answers.vies,
+      };
+      const retries = firstRetries(evaluation);
+      const assessment = withRetryStates(
+        evaluateAssessment(evaluation, policy),
+        Object.fromEntries(retries.map((r) => [r.source, { nextRetryAt: r.nextRetryAt }])),
+      );
       const assessmentId = deps.ids.newId();
       const response: StoredResponse = { assessmentId, assessment };
       const knownAt = deps.clock.now().toISOString();
@@ -168,7 +205,23 @@ export const makeAssessSupplier = (deps: AssessSupplierDeps): AssessSupplier => 
           idempotencyKey: input.idempotencyKey ?? null,
           correlationId: input.correlationId,
           assessment,
+          evaluation,
         });
+        // Each source that did not answer is retried by the worker: enqueued with the assessment, or not at all.
+        for (const retry of retries) {
+          await stores.jobs.enqueue({
+            id: deps.ids.newId(),
+            accountId: input.accountId,
+            assessmentId,
+            kind: 'retry_source',
+            source: retry.source,
+            attempt: 1,
+            firstFailedAt: retry.failedAt,
+            nextAttemptAt: retry.nextRetryAt,
+            lastReason: retry.reason,
+            now: knownAt,
+          });
+        }
         for (const timeline of timelinesOf(answers)) {
           await stores.observations.record(timeline, knownAt, assessmentId);
         }

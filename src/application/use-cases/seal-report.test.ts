@@ -101,6 +101,7 @@ describeOnEachDatabase('sealReport', (target) => {
       idempotencyKey: null,
       correlationId: null,
       assessment,
+      evaluation: null,
     });
     return id;
   };
