@@ -46,6 +46,12 @@ export type Command =
       readonly jwks: string | null;
       readonly json: boolean;
     }
+  | {
+      readonly kind: 'worker';
+      readonly once: boolean;
+      readonly registries: 'live' | 'sandbox' | null;
+      readonly sandboxDir: string | null;
+    }
   | { readonly kind: 'keys-export' }
   | { readonly kind: 'keys-rotate'; readonly json: boolean }
   | { readonly kind: 'migrate' }
@@ -69,6 +75,7 @@ export const USAGE = `Usage:
   vigilance audit verify [--json]
   vigilance migrate
   vigilance verify <report.pdf> --seal <report.seal.json> [--jwks <file|url>] [--json]
+  vigilance worker [--once] [--registries live|sandbox] [--sandbox-dir <dir>]
   vigilance keys export
   vigilance keys rotate [--json]
   vigilance sandbox [--port 4010] [--host 127.0.0.1] [--dir <fixtures>]
@@ -293,6 +300,34 @@ export const parseCommand = (
             seal: values.seal,
             jwks: values.jwks ?? null,
             json: values.json,
+          },
+        };
+      }
+      case 'worker': {
+        const { values } = parseArgs({
+          args: rest,
+          allowPositionals: false,
+          strict: true,
+          options: {
+            once: { type: 'boolean', default: false },
+            registries: { type: 'string' },
+            'sandbox-dir': { type: 'string' },
+          },
+        });
+        const registries = values.registries ?? (values['sandbox-dir'] === undefined ? null : 'sandbox');
+        if (registries !== null && registries !== 'live' && registries !== 'sandbox') {
+          return {
+            ok: false,
+            error: usage(`--registries must be "live" or "sandbox", not "${registries}".`),
+          };
+        }
+        return {
+          ok: true,
+          command: {
+            kind: 'worker',
+            once: values.once,
+            registries,
+            sandboxDir: values['sandbox-dir'] ?? null,
           },
         };
       }

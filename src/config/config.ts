@@ -65,6 +65,10 @@ export interface Config {
     readonly verifyPagesPerMinute: number;
     readonly verifyChecksPerMinute: number;
   };
+  /** Shared state of the breakers and rate limits (every process sees the same); in memory when unset. */
+  readonly redis: { readonly url: string | null; readonly keyPrefix: string };
+  /** The retry worker: run inside `npm start` (the embedded default) or only as `vigilance worker` processes. */
+  readonly worker: { readonly inline: boolean; readonly idleMs: number };
   readonly userAgent: string;
 }
 
@@ -156,6 +160,16 @@ export const loadConfig = (env: Env): Result<Config, ConfigError> => {
   const port = tcpPort(env.PORT);
   if (!port.ok) return port;
   const host = env.VIGILANCE_HOST?.trim() ?? '';
+  const redisUrl = env.REDIS_URL?.trim() ?? '';
+  if (redisUrl !== '' && !/^rediss?:\/\//.test(redisUrl)) {
+    return problem('REDIS_URL must be a redis:// or rediss:// URL.');
+  }
+  const inline = env.VIGILANCE_INLINE_WORKER?.trim() ?? '';
+  if (inline !== '' && inline !== 'true' && inline !== 'false') {
+    return problem(`VIGILANCE_INLINE_WORKER must be "true" or "false", not "${inline}".`);
+  }
+  const idle = positiveInt(env, 'VIGILANCE_WORKER_IDLE_MS', 1000);
+  if (!idle.ok) return idle;
   const pages = positiveInt(env, 'VIGILANCE_VERIFY_PAGES_PER_MINUTE', 300, 'of requests');
   if (!pages.ok) return pages;
   const checks = positiveInt(env, 'VIGILANCE_VERIFY_CHECKS_PER_MINUTE', 30, 'of requests');
@@ -184,6 +198,12 @@ export const loadConfig = (env: Env): Result<Config, ConfigError> => {
       database: Object.freeze({
         url: databaseUrl === '' ? null : databaseUrl,
         dataDir: dir,
+      }),
+      redis: Object.freeze({ url: redisUrl === '' ? null : redisUrl, keyPrefix: 'vigilance:' }),
+      worker: Object.freeze({
+        // The embedded default runs its worker inside `npm start`; with PostgreSQL, workers are their own processes.
+        inline: inline === '' ? databaseUrl === '' : inline === 'true',
+        idleMs: idle.value,
       }),
       userAgent: USER_AGENT,
     }),

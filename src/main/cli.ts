@@ -40,7 +40,11 @@ const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   }
   const command = parsed.command;
   const dir =
-    command.kind === 'sandbox' ? command.dir : command.kind === 'assess' ? command.sandboxDir : null;
+    command.kind === 'sandbox'
+      ? command.dir
+      : command.kind === 'assess' || command.kind === 'worker'
+        ? command.sandboxDir
+        : null;
   if (dir !== null && !isDirectory(dir)) {
     io.err(
       `vigilance: CLI_USAGE: the sandbox fixture directory "${dir}" does not exist or is not a directory.`,
@@ -66,6 +70,20 @@ const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       });
       await sandbox.close();
       return EXIT.OK;
+    }
+    case 'worker': {
+      const config = loadConfig({
+        ...env,
+        ...(command.registries === null ? {} : { VIGILANCE_REGISTRIES: command.registries }),
+        ...(command.sandboxDir === null ? {} : { VIGILANCE_SANDBOX_DIR: command.sandboxDir }),
+      });
+      if (!config.ok) return configProblem(config.error.message, io);
+      const app = await compose(config.value);
+      try {
+        return await runWorker(command, app, io);
+      } finally {
+        await app.close();
+      }
     }
     case 'keys-export': {
       const config = loadConfig(env);
@@ -202,6 +220,55 @@ const runWithApp = (
     case 'audit-verify':
       return runAuditVerify(command, app.useCases.verifyAuditLog, io);
   }
+};
+
+/** `vigilance worker`: runs the retry worker until SIGINT/SIGTERM (or one round with --once), a JSON line per job. */
+const runWorker = async (
+  command: Extract<Command, { kind: 'worker' }>,
+  app: App,
+  io: Output,
+): Promise<number> => {
+  const observer = {
+    job: (
+      job: {
+        readonly id: string;
+        readonly assessmentId: string;
+        readonly kind: string;
+        readonly source: string | null;
+      },
+      outcome: string,
+    ) => {
+      io.out(
+        JSON.stringify({
+          job: job.id,
+          assessmentId: job.assessmentId,
+          kind: job.kind,
+          source: job.source,
+          outcome,
+        }),
+      );
+    },
+  };
+  if (command.once) {
+    const claimed = await app.useCases.processDueJobs();
+    io.out(JSON.stringify({ claimed, queue: await app.queueDepth() }));
+    return EXIT.OK;
+  }
+  const worker = app.startWorker({
+    observer,
+    onError: (error) => {
+      io.err(
+        `vigilance worker: ${error instanceof InfrastructureError ? error.code : 'error'}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    },
+  });
+  io.out(JSON.stringify({ worker: 'started', queue: await app.queueDepth() }));
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await worker.stop();
+  return EXIT.OK;
 };
 
 /** Report files are written whole or not at all: to a temporary name, then renamed over the target. */

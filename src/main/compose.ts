@@ -30,6 +30,20 @@ import {
   type RotateSigningKeyInput,
 } from '#app/application/use-cases/rotate-signing-key.ts';
 import { lazyRenderer, lazySigner, openObjectStorage } from './report-infrastructure.ts';
+import type { CircuitBreaker } from '#app/application/ports/circuit-breaker.ts';
+import { REGISTRY_LIMITS, type RateLimiter } from '#app/application/ports/rate-limiter.ts';
+import {
+  makeProcessDueJobs,
+  type JobObserver,
+  type ProcessDueJobs,
+} from '#app/application/use-cases/process-jobs.ts';
+import { startJobWorker, type JobWorker } from '#app/application/use-cases/job-worker.ts';
+import { createMemoryCircuitBreaker } from '#app/adapters/memory/circuit-breaker.ts';
+import { createMemoryRateLimiter } from '#app/adapters/memory/rate-limiter.ts';
+import { createRedisCircuitBreaker } from '#app/adapters/redis/circuit-breaker.ts';
+import { openRedis } from '#app/adapters/redis/client.ts';
+import { createRedisRateLimiter } from '#app/adapters/redis/rate-limiter.ts';
+import { createSqlJobStore } from '#app/adapters/sql/job-store.ts';
 import { openPgliteDatabase } from '#app/adapters/pglite/database.ts';
 import { openPostgresDatabase } from '#app/adapters/postgres/database.ts';
 import { BODACC_BASE_URL, createBodaccInsolvencyRegistry } from '#app/adapters/registries/bodacc.ts';
@@ -62,6 +76,8 @@ export interface UseCases {
   readonly publicVerification: PublicVerification;
   readonly sweepReportObjects: () => Promise<SweepOutcome>;
   readonly rotateSigningKey: (input: RotateSigningKeyInput) => Promise<Rotation>;
+  /** One round of the retry worker (claims the jobs due now and runs them). */
+  readonly processDueJobs: ProcessDueJobs;
   /** Every public key that ever signed a report, current first: the JWKS. */
   readonly publicKeys: () => Promise<readonly PublishedKey[]>;
 }
@@ -71,6 +87,15 @@ export interface App {
   readonly ids: IdGenerator;
   /** Where the registries are reached (the sandbox's URLs in sandbox mode), for display. */
   readonly registryUrls: Readonly<Record<'insee' | 'recherche' | 'bodacc' | 'vies', string>>;
+  /** The breaker and the rate limiter the worker goes through (for metrics and tests). */
+  readonly breaker: CircuitBreaker;
+  /** Pending and due jobs: the retry queue's depth. */
+  readonly queueDepth: () => Promise<{ readonly pending: number; readonly due: number }>;
+  /** Starts a retry worker in this process; compose's close() stops it. */
+  startWorker(options?: {
+    readonly observer?: JobObserver;
+    readonly onError?: (error: unknown) => void;
+  }): JobWorker;
   /** Releases what compose opened, in reverse order. */
   close(): Promise<void>;
 }
@@ -87,6 +112,8 @@ export interface Overrides {
   readonly signer?: Signer;
   readonly storage?: ObjectStorage;
   readonly renderer?: ReportRenderer;
+  readonly breaker?: CircuitBreaker;
+  readonly limiter?: RateLimiter;
 }
 
 export interface ComposeOptions {
@@ -228,6 +255,25 @@ export const compose = async (
       closers.push(() => lazy.close());
       renderer = lazy.renderer;
     }
+    let breaker = overrides.breaker;
+    let limiter = overrides.limiter;
+    if ((breaker === undefined || limiter === undefined) && config.redis.url !== null) {
+      const connection = openRedis({ url: config.redis.url, name: 'vigilance' });
+      closers.push(() => connection.close());
+      breaker ??= createRedisCircuitBreaker({
+        redis: connection.redis,
+        clock,
+        keyPrefix: config.redis.keyPrefix,
+        openFallback: (settings) => createMemoryCircuitBreaker({ clock, settings }),
+      });
+      limiter ??= createRedisRateLimiter({
+        redis: connection.redis,
+        limits: REGISTRY_LIMITS,
+        keyPrefix: `${config.redis.keyPrefix}limits`,
+      });
+    }
+    breaker ??= createMemoryCircuitBreaker({ clock });
+    limiter ??= createMemoryRateLimiter(REGISTRY_LIMITS);
     const crypto = createSealCrypto();
     const publicKeys = (): Promise<readonly PublishedKey[]> => signer.publicKeys();
     const sweepReportObjects = makeSweepReportObjects({ storage, reports: stores.reports, clock });
@@ -243,7 +289,51 @@ export const compose = async (
       });
     }
 
+    const sealReport = makeSealReport({
+      assessments: stores.assessments,
+      reports: stores.reports,
+      unitOfWork,
+      renderer,
+      signer,
+      storage,
+      crypto,
+      clock,
+      ids,
+      publicBaseUrl: config.publicBaseUrl,
+    });
+    const jobDeps = {
+      companyRegistry,
+      insolvencyRegistry,
+      vatRegistry,
+      breaker,
+      limiter,
+      unitOfWork,
+      jobs: stores.jobs,
+      assessments: stores.assessments,
+      reports: stores.reports,
+      sealReport,
+      clock,
+      ids,
+    };
+    const processDueJobs = makeProcessDueJobs({ ...jobDeps, workerId: `worker-${ids.newId()}` });
+    const jobStore = createSqlJobStore(db);
+
     return {
+      breaker,
+      queueDepth: () => jobStore.depth(clock.now().toISOString()),
+      startWorker: (workerOptions = {}) => {
+        const worker = startJobWorker({
+          processDueJobs: makeProcessDueJobs({
+            ...jobDeps,
+            workerId: `worker-${ids.newId()}`,
+            ...(workerOptions.observer === undefined ? {} : { observer: workerOptions.observer }),
+          }),
+          idleMs: config.worker.idleMs,
+          onError: workerOptions.onError ?? (() => undefined),
+        });
+        closers.push(() => worker.stop());
+        return worker;
+      },
       useCases: {
         assessSupplier: makeAssessSupplier({
           companyRegistry,
@@ -257,18 +347,8 @@ export const compose = async (
         listAssessments: makeListAssessments({ assessments: stores.assessments }),
         getSupplierState: makeGetSupplierState({ observations: stores.observations, clock }),
         verifyAuditLog: makeVerifyAuditLog({ audit: stores.audit }),
-        sealReport: makeSealReport({
-          assessments: stores.assessments,
-          reports: stores.reports,
-          unitOfWork,
-          renderer,
-          signer,
-          storage,
-          crypto,
-          clock,
-          ids,
-          publicBaseUrl: config.publicBaseUrl,
-        }),
+        sealReport,
+        processDueJobs,
         revokeReport: makeRevokeReport({ unitOfWork, clock }),
         publicVerification: makePublicVerification({ reports: stores.reports, crypto, publicKeys, clock }),
         sweepReportObjects,

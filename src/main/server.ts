@@ -45,6 +45,14 @@ const main = async (env: NodeJS.ProcessEnv): Promise<number> => {
       },
       logger: true,
     });
+    // The embedded default retries unavailable registries in this process; with PostgreSQL, `vigilance worker` does.
+    if (config.value.worker.inline) {
+      app.startWorker({
+        onError: (error) => {
+          server.log.error({ err: error }, 'retry worker round failed');
+        },
+      });
+    }
     try {
       await server.listen({ host, port });
       const bound = (server.server.address() as AddressInfo).port;
