@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryCircuitBreaker } from '#app/adapters/memory/circuit-breaker.ts';
+import { createMemoryRateLimiter } from '#app/adapters/memory/rate-limiter.ts';
 import { openPgliteDatabase } from '#app/adapters/pglite/database.ts';
 import type { SqlDatabase } from '#app/adapters/sql/database.ts';
 import { migrate } from '#app/adapters/sql/migrate.ts';
@@ -47,7 +48,9 @@ describe('retries, re-evaluation and automatic re-sealing (sandbox, embedded dat
       VIGILANCE_PUBLIC_URL: 'https://verify.example',
     });
     if (!config.ok) throw new Error(config.error.message);
-    return compose(config.value, { database: db, clock, ...overrides });
+    // No rate limit here: the limiter counts real time while these tests jump the clock by hours (it has its own
+    // contract suite); everything else is the product's wiring.
+    return compose(config.value, { database: db, clock, limiter: createMemoryRateLimiter({}), ...overrides });
   };
 
   beforeEach(async () => {

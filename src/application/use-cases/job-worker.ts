@@ -40,7 +40,11 @@ export const startJobWorker = (options: {
       try {
         claimed = await options.processDueJobs();
       } catch (error) {
-        options.onError(error);
+        try {
+          options.onError(error);
+        } catch {
+          // A failing error handler (a broken log stream) must not stop the worker: the next round still runs.
+        }
       }
       if (claimed === 0) await pause(options.idleMs);
     }
