@@ -11,6 +11,9 @@ const drivers = [
   ['stripe', 'src/adapters/stripe/'],
   ['fastify', 'src/http/'],
   ['playwright-core', 'src/adapters/chromium/'],
+  ['prom-client', 'src/adapters/prometheus/'],
+  // The worker's logger is made where processes are wired; the server's is Fastify's own.
+  ['pino', 'src/main/'],
 ];
 
 module.exports = {

@@ -18,7 +18,13 @@ describe('loadConfig', () => {
         storage: { kind: 'filesystem', dir: '.vigilance/objects' },
         renderer: 'pdfkit',
         publicBaseUrl: 'http://localhost:8080',
-        server: { host: '127.0.0.1', port: 8080, verifyPagesPerMinute: 300, verifyChecksPerMinute: 30 },
+        server: {
+          host: '127.0.0.1',
+          port: 8080,
+          verifyPagesPerMinute: 300,
+          verifyChecksPerMinute: 30,
+          metrics: true,
+        },
       },
     });
     expect(Object.isFrozen(config.ok && config.value)).toBe(true);
@@ -45,6 +51,7 @@ describe('loadConfig', () => {
       PORT: '9090',
       VIGILANCE_VERIFY_PAGES_PER_MINUTE: '600',
       VIGILANCE_VERIFY_CHECKS_PER_MINUTE: '60',
+      VIGILANCE_METRICS: 'off',
     });
     expect(config).toMatchObject({
       ok: true,
@@ -68,7 +75,13 @@ describe('loadConfig', () => {
         },
         renderer: 'chromium',
         publicBaseUrl: 'https://verify.example',
-        server: { host: '0.0.0.0', port: 9090, verifyPagesPerMinute: 600, verifyChecksPerMinute: 60 },
+        server: {
+          host: '0.0.0.0',
+          port: 9090,
+          verifyPagesPerMinute: 600,
+          verifyChecksPerMinute: 60,
+          metrics: false,
+        },
       },
     });
     expect(
@@ -78,6 +91,18 @@ describe('loadConfig', () => {
         PKCS11_PIN: '1234',
       }),
     ).toMatchObject({ ok: true, value: { signing: { kind: 'pkcs11', tokenLabel: 't', pin: '1234' } } });
+  });
+
+  it('serves /metrics unless VIGILANCE_METRICS is off', () => {
+    const metrics = (value?: string) => {
+      const config = loadConfig(value === undefined ? {} : { VIGILANCE_METRICS: value });
+      return config.ok ? config.value.server.metrics : config.error.code;
+    };
+    expect(metrics()).toBe(true);
+    expect(metrics('')).toBe(true);
+    expect(metrics('on')).toBe(true);
+    expect(metrics(' off ')).toBe(false);
+    expect(metrics('no')).toBe('CONFIG_INVALID');
   });
 
   it.each([
@@ -97,6 +122,7 @@ describe('loadConfig', () => {
     [{ PORT: '70000' }, 'PORT'],
     [{ PORT: 'http' }, 'PORT'],
     [{ VIGILANCE_VERIFY_CHECKS_PER_MINUTE: '0' }, 'VIGILANCE_VERIFY_CHECKS_PER_MINUTE'],
+    [{ VIGILANCE_METRICS: 'false' }, 'VIGILANCE_METRICS'],
   ])('refuses %j, naming %s', (env, words) => {
     const config = loadConfig(env);
     expect(config.ok).toBe(false);

@@ -64,6 +64,11 @@ export interface Config {
     readonly port: number;
     readonly verifyPagesPerMinute: number;
     readonly verifyChecksPerMinute: number;
+    /**
+     * Whether `npm start` serves `GET /metrics` (Prometheus) on its listener, the public one: on by default, for
+     * the reverse proxy to keep it from the outside; off (VIGILANCE_METRICS=off) when nothing scrapes it.
+     */
+    readonly metrics: boolean;
   };
   /** Shared state of the breakers and rate limits (every process sees the same); in memory when unset. */
   readonly redis: { readonly url: string | null; readonly keyPrefix: string };
@@ -174,6 +179,10 @@ export const loadConfig = (env: Env): Result<Config, ConfigError> => {
   if (!pages.ok) return pages;
   const checks = positiveInt(env, 'VIGILANCE_VERIFY_CHECKS_PER_MINUTE', 30, 'of requests');
   if (!checks.ok) return checks;
+  const metrics = env.VIGILANCE_METRICS?.trim() ?? '';
+  if (metrics !== '' && metrics !== 'on' && metrics !== 'off') {
+    return problem(`VIGILANCE_METRICS must be "on" or "off", not "${metrics}".`);
+  }
   return ok(
     Object.freeze({
       signing: signing.value,
@@ -187,6 +196,7 @@ export const loadConfig = (env: Env): Result<Config, ConfigError> => {
         port: port.value,
         verifyPagesPerMinute: pages.value,
         verifyChecksPerMinute: checks.value,
+        metrics: metrics !== 'off',
       }),
       registries: Object.freeze({
         mode,

@@ -513,6 +513,54 @@ describe('public verification server', () => {
     });
   });
 
+  describe('GET /metrics', () => {
+    const exposition = { contentType: 'text/plain; version=0.0.4; charset=utf-8', body: 'up 1\n' };
+
+    it('serves what it is given, never cached, under a budget of its own', async () => {
+      const s = await build({
+        metrics: () => Promise.resolve(exposition),
+        rateLimit: {
+          ...GENEROUS,
+          pages: { max: 1, windowMs: 60_000 },
+          metrics: { max: 2, windowMs: 60_000 },
+        },
+      });
+      try {
+        const get = (url: string) => s.inject({ method: 'GET', url, remoteAddress: '192.0.2.9' });
+        expectNotFound(await get('/elsewhere'));
+        expect((await get('/elsewhere')).statusCode).toBe(429);
+        const res = await get('/metrics');
+        expect(res.statusCode).toBe(200);
+        expect(res.body).toBe('up 1\n');
+        expect(res.headers['content-type']).toBe(exposition.contentType);
+        expect(res.headers['cache-control']).toBe('no-store');
+        expectCommonHeaders(res);
+        expect((await get('/metrics')).statusCode).toBe(200);
+        const limited = await get('/metrics');
+        expect(limited.statusCode).toBe(429);
+        expect(limited.json()).toMatchObject({ code: 'RATE_LIMITED' });
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('answers a fault reading them with 503, and is no route at all when not given', async () => {
+      const s = await build({
+        metrics: () => Promise.reject(new InfrastructureError('DATABASE_LOCKED', 'secret detail')),
+      });
+      const without = await build();
+      try {
+        const fault = await s.inject({ method: 'GET', url: '/metrics' });
+        expect(fault.statusCode).toBe(503);
+        expect(fault.body).toBe(PROBLEM_BODIES.SERVICE_UNAVAILABLE);
+        expectNotFound(await without.inject({ method: 'GET', url: '/metrics' }));
+      } finally {
+        await s.close();
+        await without.close();
+      }
+    });
+  });
+
   it('answers a request too broken to reach a route with a problem too', async () => {
     const s = await build();
     try {

@@ -29,12 +29,15 @@ export interface RateLimits {
   readonly checks: RateLimit;
   /** The JWKS and the page's script and style. */
   readonly assets: RateLimit;
+  /** `GET /metrics`: a budget of its own, far above any scrape interval, so a scraper is never refused. */
+  readonly metrics: RateLimit;
 }
 
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   pages: { max: 300, windowMs: 60_000 },
   checks: { max: 30, windowMs: 60_000 },
   assets: { max: 1200, windowMs: 60_000 },
+  metrics: { max: 600, windowMs: 60_000 },
 };
 
 /** The largest PDF a file check accepts by default: 10 MiB. */
@@ -54,6 +57,11 @@ export interface PublicServerDeps {
   readonly logger?: boolean;
   /** Behind a reverse proxy: which hops to trust for the client address (Fastify's `trustProxy`). */
   readonly trustProxy?: boolean | string;
+  /**
+   * Serves `GET /metrics` with what this answers (Prometheus text exposition and its content type); no route when
+   * absent. It is on the same listener as the public pages: the reverse proxy keeps it from the outside.
+   */
+  readonly metrics?: () => Promise<{ readonly contentType: string; readonly body: string }>;
 }
 
 /** An incoming `X-Correlation-ID` is taken as is only when it looks like one; otherwise a new one is made. */
@@ -101,7 +109,8 @@ type TokenRequest = FastifyRequest<TokenRoute>;
  * Routes: `GET /verify/:token` and `/verify/:token/latest` (HTML, or the PublicReportView as JSON when Accept
  * prefers it), `GET /verify/:token/seal.json` and `/verify/:token/latest/seal.json` (the seal, for offline
  * verification), `POST /api/v1/public/verify/:token` (a PDF body, compared with the sealed one),
- * `GET /.well-known/jwks.json`, `GET /healthz`, and the page's script and style under `/assets/`.
+ * `GET /.well-known/jwks.json`, `GET /healthz`, the page's script and style under `/assets/`, and `GET /metrics`
+ * when given the metrics to serve.
  *
  * The instance is returned ready to `inject()` or `listen()`; it does not listen by itself.
  */
@@ -274,6 +283,14 @@ export const buildPublicServer = async (deps: PublicServerDeps): Promise<Fastify
   );
 
   app.get('/healthz', (_request, reply) => reply.header('cache-control', NO_STORE).send({ status: 'ok' }));
+
+  const metrics = deps.metrics;
+  if (metrics !== undefined) {
+    app.get('/metrics', { onRequest: limiter(limits.metrics) }, async (_request, reply) => {
+      const exposition = await metrics();
+      return reply.header('cache-control', NO_STORE).type(exposition.contentType).send(exposition.body);
+    });
+  }
 
   return app;
 };

@@ -26,6 +26,7 @@ import { migrate } from '#app/adapters/sql/migrate.ts';
 import { ensurePartitions } from '#app/adapters/sql/partitions.ts';
 import { InfrastructureError } from '#app/application/ports/infrastructure-error.ts';
 import { compose, LOCAL_ACCOUNT_ID, LOCAL_USER_ID, openConfiguredDatabase, type App } from './compose.ts';
+import { createWorkerLogger, jobLogObserver, type WorkerLog } from './worker-log.ts';
 
 /** The `vigilance` command's entry point: the only place that touches argv, the environment and exit codes. */
 const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> => {
@@ -80,7 +81,7 @@ const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       if (!config.ok) return configProblem(config.error.message, io);
       const app = await compose(config.value);
       try {
-        return await runWorker(command, app, io);
+        return await runWorker(command, app, createWorkerLogger(), io);
       } finally {
         await app.close();
       }
@@ -222,52 +223,35 @@ const runWithApp = (
   }
 };
 
-/** `vigilance worker`: runs the retry worker until SIGINT/SIGTERM (or one round with --once), a JSON line per job. */
+/**
+ * `vigilance worker`: runs the retry worker until SIGINT/SIGTERM, or one round with --once (then a last line that
+ * says what it claimed and what is left). A JSON log line per job, with its correlation id.
+ */
 const runWorker = async (
   command: Extract<Command, { kind: 'worker' }>,
   app: App,
+  log: WorkerLog,
   io: Output,
 ): Promise<number> => {
-  const observer = {
-    job: (
-      job: {
-        readonly id: string;
-        readonly assessmentId: string;
-        readonly kind: string;
-        readonly source: string | null;
-      },
-      outcome: string,
-    ) => {
-      io.out(
-        JSON.stringify({
-          job: job.id,
-          assessmentId: job.assessmentId,
-          kind: job.kind,
-          source: job.source,
-          outcome,
-        }),
-      );
-    },
-  };
+  const observer = jobLogObserver(log);
   if (command.once) {
-    const claimed = await app.useCases.processDueJobs();
+    const claimed = await app.workerRound(observer);
     io.out(JSON.stringify({ claimed, queue: await app.queueDepth() }));
     return EXIT.OK;
   }
   const worker = app.startWorker({
     observer,
     onError: (error) => {
-      io.err(
-        `vigilance worker: ${error instanceof InfrastructureError ? error.code : 'error'}: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      log.error({ err: error }, 'retry worker round failed');
     },
   });
-  io.out(JSON.stringify({ worker: 'started', queue: await app.queueDepth() }));
+  log.info({ queue: await app.queueDepth() }, 'worker started');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   await worker.stop();
+  log.info({}, 'worker stopped');
   return EXIT.OK;
 };
 

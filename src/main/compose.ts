@@ -38,6 +38,8 @@ import {
   type ProcessDueJobs,
 } from '#app/application/use-cases/process-jobs.ts';
 import { startJobWorker, type JobWorker } from '#app/application/use-cases/job-worker.ts';
+import type { MetricsExposition } from '#app/application/ports/metrics.ts';
+import { createPrometheusMetrics } from '#app/adapters/prometheus/metrics.ts';
 import { createMemoryCircuitBreaker } from '#app/adapters/memory/circuit-breaker.ts';
 import { createMemoryRateLimiter } from '#app/adapters/memory/rate-limiter.ts';
 import { createRedisCircuitBreaker } from '#app/adapters/redis/circuit-breaker.ts';
@@ -61,6 +63,7 @@ import { createSystemClock } from '#app/adapters/system/clock.ts';
 import { createUuidGenerator } from '#app/adapters/system/id-generator.ts';
 import type { Config } from '#app/config/config.ts';
 import { BUILT_IN_FIXTURES_DIR, startSandbox } from '#app/sandbox/server.ts';
+import { instrumentRegistries } from './instrument-registries.ts';
 
 /** The account and user the CLI acts as until login exists (seeded by the first migration). */
 export const LOCAL_ACCOUNT_ID = '00000000-0000-4000-8000-000000000001';
@@ -91,6 +94,13 @@ export interface App {
   readonly breaker: CircuitBreaker;
   /** Pending and due jobs: the retry queue's depth. */
   readonly queueDepth: () => Promise<{ readonly pending: number; readonly due: number }>;
+  /**
+   * This process's metrics in the Prometheus text format: registry calls (the assessments' and the worker's),
+   * retry jobs, and the breakers' states and the queue's depth read now.
+   */
+  readonly metrics: () => Promise<MetricsExposition>;
+  /** One round of the retry worker, watched by `observer` too (`vigilance worker --once`). */
+  workerRound(observer?: JobObserver): Promise<number>;
   /** Starts a retry worker in this process; compose's close() stops it. */
   startWorker(options?: {
     readonly observer?: JobObserver;
@@ -122,6 +132,8 @@ export interface ComposeOptions {
    * objects that a failed seal left behind.
    */
   readonly maintenanceIntervalMs?: number;
+  /** Adds the process's CPU, memory, event loop and GC to the metrics: for long-running processes that serve them. */
+  readonly processMetrics?: boolean;
 }
 
 /** How often long-running processes check that the coming months' partitions exist. */
@@ -173,6 +185,21 @@ const assertMigrated = async (db: SqlDatabase): Promise<void> => {
   }
 };
 
+/** Both observers see everything, the first first. */
+const alsoObserved = (first: JobObserver, second: JobObserver | undefined): JobObserver =>
+  second === undefined
+    ? first
+    : {
+        registryCall: (...args) => {
+          first.registryCall?.(...args);
+          second.registryCall?.(...args);
+        },
+        job: (...args) => {
+          first.job?.(...args);
+          second.job?.(...args);
+        },
+      };
+
 /** The composition root: builds every adapter from the configuration and wires the use cases. */
 export const compose = async (
   config: Config,
@@ -220,7 +247,7 @@ export const compose = async (
       userAgent: config.userAgent,
     });
     const useInsee = reg.sirene === 'insee' || (reg.sirene === 'auto' && reg.inseeApiKey !== null);
-    const companyRegistry =
+    const rawCompanyRegistry =
       overrides.companyRegistry ??
       (useInsee
         ? createInseeCompanyRegistry(
@@ -229,9 +256,9 @@ export const compose = async (
             { ...http('insee'), apiKey: reg.inseeApiKey ?? 'sandbox' },
           )
         : createRechercheCompanyRegistry({ clock }, http('recherche')));
-    const insolvencyRegistry =
+    const rawInsolvencyRegistry =
       overrides.insolvencyRegistry ?? createBodaccInsolvencyRegistry({ clock }, http('bodacc'));
-    const vatRegistry = overrides.vatRegistry ?? createViesVatRegistry({ clock }, http('vies'));
+    const rawVatRegistry = overrides.vatRegistry ?? createViesVatRegistry({ clock }, http('vies'));
 
     const storeDeps = { newId: () => ids.newId(), driver: db.driver };
     const stores = createSqlStores(db, storeDeps);
@@ -274,6 +301,26 @@ export const compose = async (
     }
     breaker ??= createMemoryCircuitBreaker({ clock });
     limiter ??= createMemoryRateLimiter(REGISTRY_LIMITS);
+    const jobStore = createSqlJobStore(db);
+    const queueDepth = () => jobStore.depth(clock.now().toISOString());
+    const metrics = createPrometheusMetrics(
+      { breaker, queueDepth },
+      { processMetrics: options.processMetrics === true },
+    );
+    // Both the assessment and the worker go through these: each call is counted once, here.
+    const { companyRegistry, insolvencyRegistry, vatRegistry } = instrumentRegistries(
+      {
+        companyRegistry: rawCompanyRegistry,
+        insolvencyRegistry: rawInsolvencyRegistry,
+        vatRegistry: rawVatRegistry,
+      },
+      { metrics, clock },
+    );
+    const countJobs: JobObserver = {
+      job: (job, outcome) => {
+        metrics.job(job.kind, outcome);
+      },
+    };
     const crypto = createSealCrypto();
     const publicKeys = (): Promise<readonly PublishedKey[]> => signer.publicKeys();
     const sweepReportObjects = makeSweepReportObjects({ storage, reports: stores.reports, clock });
@@ -314,20 +361,24 @@ export const compose = async (
       sealReport,
       clock,
       ids,
+      observer: countJobs,
     };
     const processDueJobs = makeProcessDueJobs({ ...jobDeps, workerId: `worker-${ids.newId()}` });
-    const jobStore = createSqlJobStore(db);
+    const observedWorker = (observer: JobObserver | undefined) =>
+      makeProcessDueJobs({
+        ...jobDeps,
+        workerId: `worker-${ids.newId()}`,
+        observer: alsoObserved(countJobs, observer),
+      });
 
     return {
       breaker,
-      queueDepth: () => jobStore.depth(clock.now().toISOString()),
+      queueDepth,
+      metrics: () => metrics.expose(),
+      workerRound: (observer) => observedWorker(observer)(),
       startWorker: (workerOptions = {}) => {
         const worker = startJobWorker({
-          processDueJobs: makeProcessDueJobs({
-            ...jobDeps,
-            workerId: `worker-${ids.newId()}`,
-            ...(workerOptions.observer === undefined ? {} : { observer: workerOptions.observer }),
-          }),
+          processDueJobs: observedWorker(workerOptions.observer),
           idleMs: config.worker.idleMs,
           onError: workerOptions.onError ?? (() => undefined),
         });

@@ -3,6 +3,7 @@ import { InfrastructureError } from '#app/application/ports/infrastructure-error
 import { loadConfig } from '#app/config/config.ts';
 import { buildPublicServer } from '#app/http/public-routes.ts';
 import { compose, PARTITION_MAINTENANCE_INTERVAL_MS } from './compose.ts';
+import { jobLogObserver, WORKER_LOG_NAME } from './worker-log.ts';
 
 const EXIT = { OK: 0, CONFIG_INVALID: 2, INTERNAL: 3 } as const;
 
@@ -31,7 +32,11 @@ const main = async (env: NodeJS.ProcessEnv): Promise<number> => {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  const app = await compose(config.value, {}, { maintenanceIntervalMs: PARTITION_MAINTENANCE_INTERVAL_MS });
+  const app = await compose(
+    config.value,
+    {},
+    { maintenanceIntervalMs: PARTITION_MAINTENANCE_INTERVAL_MS, processMetrics: config.value.server.metrics },
+  );
   try {
     if (signal.received) return EXIT.OK;
     const server = await buildPublicServer({
@@ -44,12 +49,16 @@ const main = async (env: NodeJS.ProcessEnv): Promise<number> => {
         checks: { max: config.value.server.verifyChecksPerMinute, windowMs: 60_000 },
       },
       logger: true,
+      ...(config.value.server.metrics ? { metrics: app.metrics } : {}),
     });
     // The embedded default retries unavailable registries in this process; with PostgreSQL, `vigilance worker` does.
     if (config.value.worker.inline) {
+      // The server's logger, so the worker's lines join the same stream: one JSON line per job.
+      const log = server.log.child({ name: WORKER_LOG_NAME });
       app.startWorker({
+        observer: jobLogObserver(log),
         onError: (error) => {
-          server.log.error({ err: error }, 'retry worker round failed');
+          log.error({ err: error }, 'retry worker round failed');
         },
       });
     }

@@ -115,6 +115,19 @@ describe('npm start (the public verification server)', () => {
     expect(io.output().stdout).not.toContain(token);
   });
 
+  it('serves its metrics at /metrics for Prometheus, with the headers of every route', async () => {
+    const res = await fetch(`${baseUrl}/metrics`, { headers: { 'x-correlation-id': 'scrape-1' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(res.headers.get('x-correlation-id')).toBe('scrape-1');
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    const body = await res.text();
+    expect(body).toContain('vigilance_registry_calls_total{source="vies",outcome="ok"} 0');
+    expect(body).toContain('vigilance_breaker_state{source="vies"} 0');
+    expect(body).toMatch(/^vigilance_retry_queue_jobs\{state="pending"\} \d+$/m);
+    expect(body).toContain('process_cpu_user_seconds_total');
+  });
+
   it('closes cleanly on SIGTERM', async () => {
     server.child.kill('SIGTERM');
     const deadline = new Promise<'timeout'>((resolve) => {

@@ -3,6 +3,16 @@ import type { SourceName } from '#app/domain/facts.ts';
 export type JobKind = 'retry_source' | 'seal';
 export type JobState = 'PENDING' | 'DONE' | 'FINAL';
 
+/** What became of one job the worker ran, for metrics and logs. */
+export type JobOutcome =
+  | 'answered'
+  | 'retry_scheduled'
+  | 'final'
+  | 'postponed_breaker'
+  | 'postponed_rate_limit'
+  | 'sealed'
+  | 'lease_lost';
+
 /** Work left on an assessment: a registry to ask again, or a new report version to seal. */
 export interface AssessmentJob {
   readonly id: string;

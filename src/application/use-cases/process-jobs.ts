@@ -19,28 +19,49 @@ import type { IdGenerator } from '../ports/id-generator.ts';
 import { InfrastructureError } from '../ports/infrastructure-error.ts';
 import type { InsolvencyRegistry } from '../ports/insolvency-registry.ts';
 import type { JsonValue } from '../ports/json.ts';
-import type { AssessmentJob, JobStore } from '../ports/job-store.ts';
+import type { AssessmentJob, JobOutcome, JobStore } from '../ports/job-store.ts';
 import type { RateLimiter } from '../ports/rate-limiter.ts';
-import type { RegistryAnswer } from '../ports/registry-call.ts';
+import type { RegistryAnswer, UnavailableReason } from '../ports/registry-call.ts';
 import type { ReportStore } from '../ports/report-store.ts';
 import type { Stores, UnitOfWork } from '../ports/unit-of-work.ts';
 import type { VatRegistry } from '../ports/vat-registry.ts';
 import type { SealReport } from './seal-report.ts';
 
-/** What happened to one job, for metrics and logs. */
-export type JobOutcome =
-  | 'answered'
-  | 'retry_scheduled'
-  | 'final'
-  | 'postponed_breaker'
-  | 'postponed_rate_limit'
-  | 'sealed'
-  | 'lease_lost';
+export type { JobOutcome };
 
-/** Watches the worker: every registry call and every job's outcome. All optional. */
+/** How one job ran, for logs: identifiers and measures only, never a payload. */
+export interface JobRun {
+  /**
+   * Made for the job: sent to the registry as `X-Correlation-ID` and written in the audit entry the job makes, so
+   * a log line, the registry's own logs and the audit log can be joined.
+   */
+  readonly correlationId: string;
+  /** The registry call's duration, when the job reached the registry (not when postponed). */
+  readonly durationMs: number | null;
+  /** Why the registry gave no usable answer, when it did not. */
+  readonly reason: UnavailableReason | null;
+}
+
+/**
+ * Watches the worker: every registry call and every job's outcome. All optional. Registry calls are counted for
+ * metrics around the registry ports themselves (both the assessment's and the worker's): `registryCall` is for
+ * what else wants to see the worker's own calls.
+ */
 export interface JobObserver {
-  registryCall?(source: SourceName, outcome: 'ok' | 'unavailable', durationMs: number): void;
-  job?(job: AssessmentJob, outcome: JobOutcome): void;
+  registryCall?(
+    source: SourceName,
+    outcome: 'ok' | 'unavailable',
+    durationMs: number,
+    correlationId: string,
+  ): void;
+  job?(job: AssessmentJob, outcome: JobOutcome, run: JobRun): void;
+}
+
+/** A job's run as it goes: the registry call fills in its measures. */
+interface Trace {
+  readonly correlationId: string;
+  durationMs: number | null;
+  reason: UnavailableReason | null;
 }
 
 export interface ProcessJobsDeps {
@@ -86,6 +107,8 @@ class LeaseLost extends Error {}
  *
  * Every write of a job happens only while this worker holds its lease, in the same transaction as the state it
  * changes: a worker killed mid-job leaves the job to be run again, with nothing done twice.
+ *
+ * Each job run has one correlation id: the registry gets it, the audit entry carries it, the observer is told it.
  */
 export const makeProcessDueJobs = (deps: ProcessJobsDeps) => {
   const policy = deps.policy ?? POLICY_V1;
@@ -99,8 +122,9 @@ export const makeProcessDueJobs = (deps: ProcessJobsDeps) => {
   const call = async (
     source: SourceName,
     input: AssessmentInput,
+    trace: Trace,
   ): Promise<SourceOutcome<unknown> & { readonly status: 'ok' | 'unavailable' }> => {
-    const correlation = { correlationId: deps.ids.newId() };
+    const correlation = { correlationId: trace.correlationId };
     const started = deps.clock.monotonicMs();
     const siren = input.id.siren;
     let answer: RegistryAnswer<unknown>;
@@ -118,7 +142,9 @@ export const makeProcessDueJobs = (deps: ProcessJobsDeps) => {
     }
     const durationMs = Math.round(deps.clock.monotonicMs() - started);
     const observedAt = now();
-    deps.observer?.registryCall?.(source, answer.ok ? 'ok' : 'unavailable', durationMs);
+    trace.durationMs = durationMs;
+    trace.reason = answer.ok ? null : answer.error.reason;
+    deps.observer?.registryCall?.(source, answer.ok ? 'ok' : 'unavailable', durationMs, trace.correlationId);
     return answer.ok
       ? { status: 'ok', facts: answer.value, observedAt, durationMs }
       : { status: 'unavailable', unavailable: answer.error, observedAt, durationMs };
@@ -168,8 +194,12 @@ export const makeProcessDueJobs = (deps: ProcessJobsDeps) => {
     sources: a.sources.map((s) => `${s.name}:${s.status}`),
   });
 
-  const answered = async (job: AssessmentJob, source: SourceName, outcome: SourceOutcome<unknown>) => {
-    const correlationId = deps.ids.newId();
+  const answered = async (
+    job: AssessmentJob,
+    source: SourceName,
+    outcome: SourceOutcome<unknown>,
+    correlationId: string,
+  ) => {
     await deps.unitOfWork.run(async (stores) => {
       const stored = await stores.assessments.lockForUpdate(job.assessmentId);
       if (stored?.evaluation == null) throw new InfrastructureError('JOB_INVALID', 'The assessment is gone.');
@@ -236,6 +266,7 @@ export const makeProcessDueJobs = (deps: ProcessJobsDeps) => {
     job: AssessmentJob,
     source: SourceName,
     outcome: SourceOutcome<unknown> & { readonly status: 'unavailable' },
+    correlationId: string,
   ): Promise<JobOutcome> => {
     const attempt = job.attempt + 1;
     const decision = nextRetry(retryPolicy, {
@@ -256,7 +287,6 @@ export const makeProcessDueJobs = (deps: ProcessJobsDeps) => {
         ? 'retry_scheduled'
         : 'lease_lost';
     }
-    const correlationId = deps.ids.newId();
     await deps.unitOfWork.run(async (stores) => {
       const stored = await stores.assessments.lockForUpdate(job.assessmentId);
       if (
@@ -287,7 +317,7 @@ export const makeProcessDueJobs = (deps: ProcessJobsDeps) => {
     return 'final';
   };
 
-  const retrySource = async (job: AssessmentJob): Promise<JobOutcome> => {
+  const retrySource = async (job: AssessmentJob, trace: Trace): Promise<JobOutcome> => {
     const source = job.source;
     const stored = await deps.assessments.get(job.accountId, job.assessmentId);
     if (source === null || stored?.evaluation == null) {
@@ -316,22 +346,24 @@ export const makeProcessDueJobs = (deps: ProcessJobsDeps) => {
     }
     let outcome;
     try {
-      outcome = await call(source, stored.evaluation);
+      outcome = await call(source, stored.evaluation, trace);
     } finally {
       await place.release();
     }
     await deps.breaker.record(source, outcome.status === 'ok' ? 'success' : 'failure', permit);
-    return outcome.status === 'ok' ? answered(job, source, outcome) : failed(job, source, outcome);
+    return outcome.status === 'ok'
+      ? answered(job, source, outcome, trace.correlationId)
+      : failed(job, source, outcome, trace.correlationId);
   };
 
-  const seal = async (job: AssessmentJob): Promise<JobOutcome> => {
+  const seal = async (job: AssessmentJob, correlationId: string): Promise<JobOutcome> => {
     const last = await deps.reports.latestForAssessment(job.accountId, job.assessmentId);
     const sealed = await deps.sealReport({
       accountId: job.accountId,
       actorId: null,
       assessmentId: job.assessmentId,
       lang: last?.lang ?? 'fr',
-      correlationId: deps.ids.newId(),
+      correlationId,
       origin: { ip: null, userAgent: `vigilance-worker/${deps.workerId}` },
     });
     const end = {
@@ -343,9 +375,9 @@ export const makeProcessDueJobs = (deps: ProcessJobsDeps) => {
     return (await deps.jobs.finish(job.id, deps.workerId, end)) ? 'sealed' : 'lease_lost';
   };
 
-  const run = async (job: AssessmentJob): Promise<JobOutcome> => {
+  const run = async (job: AssessmentJob, trace: Trace): Promise<JobOutcome> => {
     try {
-      return job.kind === 'seal' ? await seal(job) : await retrySource(job);
+      return job.kind === 'seal' ? await seal(job, trace.correlationId) : await retrySource(job, trace);
     } catch (error) {
       if (error instanceof LeaseLost) return 'lease_lost';
       // A fault (database, storage, signer): the job keeps its lease until it lapses, then runs again.
@@ -363,8 +395,13 @@ export const makeProcessDueJobs = (deps: ProcessJobsDeps) => {
     });
     const results = await Promise.allSettled(
       claimed.map(async (job) => {
-        const outcome = await run(job);
-        deps.observer?.job?.(job, outcome);
+        const trace: Trace = { correlationId: deps.ids.newId(), durationMs: null, reason: null };
+        const outcome = await run(job, trace);
+        deps.observer?.job?.(job, outcome, {
+          correlationId: trace.correlationId,
+          durationMs: trace.durationMs,
+          reason: trace.reason,
+        });
       }),
     );
     const fault = results.find((r) => r.status === 'rejected');
