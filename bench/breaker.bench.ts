@@ -14,7 +14,7 @@ import { createRedisCircuitBreaker } from '#app/adapters/redis/circuit-breaker.t
 import { openRedis } from '#app/adapters/redis/client.ts';
 import { createSystemClock } from '#app/adapters/system/clock.ts';
 import { DEFAULT_BREAKER_SETTINGS, type CircuitBreaker } from '#app/application/ports/circuit-breaker.ts';
-import { round } from './support.ts';
+import { round, positiveInteger } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -23,12 +23,6 @@ const { values } = parseArgs({
   },
 });
 
-const positiveInteger = (flag: string, text: string): number => {
-  const n = Number(text.replaceAll('_', ''));
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new Error(`--${flag} takes a positive integer, not "${text}".`);
-  return n;
-};
 const count = positiveInteger('count', values.count);
 const concurrency = positiveInteger('concurrency', values.concurrency);
 const warmUp = Math.min(1_000, count);

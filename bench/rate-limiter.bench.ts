@@ -13,7 +13,7 @@ import { createMemoryRateLimiter } from '#app/adapters/memory/rate-limiter.ts';
 import { openRedis } from '#app/adapters/redis/client.ts';
 import { createRedisRateLimiter } from '#app/adapters/redis/rate-limiter.ts';
 import type { RateLimiter, SourceLimits } from '#app/application/ports/rate-limiter.ts';
-import { percentile, round } from './support.ts';
+import { percentile, round, positiveInteger } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -22,12 +22,6 @@ const { values } = parseArgs({
   },
 });
 
-const positiveInteger = (flag: string, text: string): number => {
-  const n = Number(text.replaceAll('_', ''));
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new Error(`--${flag} takes a positive integer, not "${text}".`);
-  return n;
-};
 const count = positiveInteger('count', values.count);
 const inFlight = positiveInteger('in-flight', values['in-flight']);
 const redisUrl = process.env.REDIS_URL?.trim() ?? '';

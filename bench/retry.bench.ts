@@ -7,20 +7,24 @@
  * afterwards (both must be 0). Needs DATABASE_URL (a throwaway database is created on its server). Asserts nothing.
  * Usage: npm run bench:retry [-- --count 1000 --concurrency 20 --workers 4 --failure-rate 0.3]
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { openPostgresDatabase } from '#app/adapters/postgres/database.ts';
 import { migrate } from '#app/adapters/sql/migrate.ts';
 import { ensurePartitions } from '#app/adapters/sql/partitions.ts';
 import { loadConfig } from '#app/config/config.ts';
 import { compose, LOCAL_ACCOUNT_ID, LOCAL_USER_ID, type App } from '#app/main/compose.ts';
 import { createManualClock } from '../test/support/manual-clock.ts';
-import { round, startSandboxProcess } from './support.ts';
+import {
+  positiveInteger,
+  round,
+  startSandboxProcess,
+  withThrowawayDatabase,
+  type SandboxProcess,
+} from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -30,9 +34,9 @@ const { values } = parseArgs({
     'failure-rate': { type: 'string', default: '0.3' },
   },
 });
-const count = Number(values.count);
-const concurrency = Number(values.concurrency);
-const workers = Number(values.workers);
+const count = positiveInteger('count', values.count);
+const concurrency = positiveInteger('concurrency', values.concurrency);
+const workers = positiveInteger('workers', values.workers);
 const failureRate = Number(values['failure-rate']);
 const databaseUrl = process.env.DATABASE_URL?.trim() ?? '';
 if (databaseUrl === '') {
@@ -53,19 +57,19 @@ const SUPPLIERS = [
 
 const main = async (): Promise<void> => {
   const sandbox = await startSandboxProcess();
+  try {
+    await withThrowawayDatabase(databaseUrl, (url) => drain(sandbox, url));
+  } finally {
+    await sandbox.stop();
+  }
+};
+
+const drain = async (sandbox: SandboxProcess, url: string): Promise<void> => {
   await sandbox.setFaults({
     recherche: [{ failureRate, status: 503 }],
     bodacc: [{ failureRate, status: 503 }],
     vies: [{ failureRate, status: 503 }],
   });
-  const name = `vigilance_bench_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: databaseUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const u = new URL(databaseUrl);
-  u.pathname = `/${name}`;
-  const url = u.toString();
   const dir = mkdtempSync(join(tmpdir(), 'vigilance-bench-retry-'));
   const clock = createManualClock('2026-11-29T09:00:00.000Z');
   const apps: App[] = [];
@@ -182,11 +186,6 @@ const main = async (): Promise<void> => {
     console.log(JSON.stringify(figures));
   } finally {
     for (const a of apps) await a.close();
-    await sandbox.stop();
-    const dropper = new pg.Client({ connectionString: databaseUrl });
-    await dropper.connect();
-    await dropper.query(`drop database if exists ${name} with (force)`);
-    await dropper.end();
     rmSync(dir, { recursive: true, force: true });
   }
 };

@@ -16,7 +16,6 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import pg from 'pg';
 import { createFilesystemObjectStorage } from '#app/adapters/filesystem/object-storage.ts';
 import { createLocalSigner } from '#app/adapters/local-crypto/signer.ts';
 import { createPooledPdfRenderer } from '#app/adapters/pdf/worker-pool.ts';
@@ -33,7 +32,7 @@ import type { SealCrypto } from '#app/application/ports/seal-crypto.ts';
 import { makeSealReport, type SealReport } from '#app/application/use-cases/seal-report.ts';
 import { LOCAL_ACCOUNT_ID, LOCAL_USER_ID } from '#app/main/compose.ts';
 import { red } from '../test/support/reports.ts';
-import { percentile, round } from './support.ts';
+import { percentile, positiveInteger, round, withThrowawayDatabase } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -44,12 +43,6 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '20' },
   },
 });
-const positiveInteger = (flag: string, text: string): number => {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new Error(`--${flag} takes a positive integer, not "${text}".`);
-  return n;
-};
 const count = positiveInteger('count', values.count);
 const inFlight = positiveInteger('in-flight', values['in-flight']);
 const tokenCount = positiveInteger('tokens', values.tokens);
@@ -313,26 +306,16 @@ const verificationRate = async (env: Record<string, string>, tokens: readonly st
   }
 };
 
-const withPostgres = async <T>(work: (db: SqlDatabase, url: string) => Promise<T>): Promise<T> => {
-  const name = `vigilance_bench_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: databaseUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const u = new URL(databaseUrl);
-  u.pathname = `/${name}`;
-  const db = openPostgresDatabase({ url: u.toString(), maxConnections: 10 });
-  try {
-    await migrate(db);
-    return await work(db, u.toString());
-  } finally {
-    await db.close();
-    const dropper = new pg.Client({ connectionString: databaseUrl });
-    await dropper.connect();
-    await dropper.query(`drop database if exists ${name} with (force)`);
-    await dropper.end();
-  }
-};
+const withPostgres = <T>(work: (db: SqlDatabase, url: string) => Promise<T>): Promise<T> =>
+  withThrowawayDatabase(databaseUrl, async (url) => {
+    const db = openPostgresDatabase({ url, maxConnections: 10 });
+    try {
+      await migrate(db);
+      return await work(db, url);
+    } finally {
+      await db.close();
+    }
+  });
 
 const main = async (): Promise<void> => {
   const figures: Record<string, unknown> = { count, inFlight };

@@ -33,7 +33,7 @@ import {
 } from '#app/domain/identifiers/identifiers.ts';
 import { timelinesOf } from '#app/domain/observations.ts';
 import { POLICY_V1 } from '#app/domain/policy.ts';
-import { percentile, round } from './support.ts';
+import { percentile, round, positiveInteger } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -45,12 +45,6 @@ const { values } = parseArgs({
   },
 });
 
-const positiveInteger = (flag: string, text: string): number => {
-  const n = Number(text.replaceAll('_', ''));
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new Error(`--${flag} takes a positive integer, not "${text}".`);
-  return n;
-};
 const count = positiveInteger('count', values.count);
 const writers = positiveInteger('writers', values.writers);
 const pgObservations = positiveInteger('pg-observations', values['pg-observations']);

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 
 /** A registry sandbox in its own process, so the benchmark's CPU figures are the client's alone. */
 export interface SandboxProcess {
@@ -53,3 +55,39 @@ export const percentile = (sorted: readonly number[], p: number): number => {
 };
 
 export const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/** A command-line count: a positive integer (underscores allowed as digit separators, e.g. 1_000_000). */
+export const positiveInteger = (flag: string, text: string): number => {
+  const n = Number(text.replaceAll('_', ''));
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new Error(`--${flag} takes a positive integer, not "${text}".`);
+  return n;
+};
+
+/** Runs `work` on a throwaway database created on the PostgreSQL server of `serverUrl`, dropped afterwards. */
+export const withThrowawayDatabase = async <T>(
+  serverUrl: string,
+  work: (url: string) => Promise<T>,
+): Promise<T> => {
+  const name = `vigilance_bench_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  try {
+    return await work(url.toString());
+  } finally {
+    const dropper = new pg.Client({ connectionString: serverUrl });
+    await dropper.connect();
+    try {
+      await dropper.query(`drop database if exists ${name} with (force)`);
+    } finally {
+      await dropper.end();
+    }
+  }
+};

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSealCrypto } from '#app/adapters/system/seal-crypto.ts';
 import { loadConfig } from '#app/config/config.ts';
 import { compose, LOCAL_ACCOUNT_ID, LOCAL_USER_ID, type App } from '#app/main/compose.ts';
+import { opensslVerifies } from '../contracts/signer.contract.ts';
 import { runCli } from '../support/cli.ts';
 import { describeOnPostgres, type TestDatabase } from '../support/databases.ts';
 
@@ -52,28 +53,15 @@ describe('vigilance assess --seal, verify, seal and reports revoke (the real com
     const sealFile = JSON.parse(readFileSync(report.seal, 'utf8')) as Record<string, string>;
     const key = jwks.keys.find((k) => k.kid === sealFile.kid);
     if (key === undefined) throw new Error('the sealing key is not exported');
-    const pem = createPublicKey({ key: { kty: 'RSA', n: key.n, e: key.e }, format: 'jwk' })
-      .export({ type: 'spki', format: 'pem' })
-      .toString();
-    writeFileSync(join(dir, 'pub.pem'), pem);
-    writeFileSync(join(dir, 'payload.json'), sealFile.payload ?? '');
-    writeFileSync(join(dir, 'sig.bin'), crypto.fromBase64url(sealFile.signature ?? '') ?? new Uint8Array());
-    const out = execFileSync('openssl', [
-      'dgst',
-      '-sha256',
-      '-sigopt',
-      'rsa_padding_mode:pss',
-      '-sigopt',
-      'rsa_pss_saltlen:32',
-      '-sigopt',
-      'rsa_mgf1_md:sha256',
-      '-verify',
-      join(dir, 'pub.pem'),
-      '-signature',
-      join(dir, 'sig.bin'),
-      join(dir, 'payload.json'),
-    ]).toString();
-    expect(out.trim()).toBe('Verified OK');
+    const publicKey = createPublicKey({ key: { kty: 'RSA', n: key.n, e: key.e }, format: 'jwk' });
+    const signature = crypto.fromBase64url(sealFile.signature ?? '') ?? new Uint8Array();
+    const openssl = await opensslVerifies(
+      new TextEncoder().encode(sealFile.payload ?? ''),
+      signature,
+      publicKey,
+    );
+    expect(openssl).toMatchObject({ exitCode: 0 });
+    expect(openssl.output.trim()).toBe('Verified OK');
   });
 
   it('`verify` says INVALID (exit 1) for one changed byte of the PDF, and for a changed payload field', async () => {
