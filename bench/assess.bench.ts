@@ -35,6 +35,8 @@ const dataDir = mkdtempSync(join(tmpdir(), 'vigilance-bench-'));
 const config = loadConfig({
   VIGILANCE_DATA_DIR: dataDir,
   ...(process.env.DATABASE_URL === undefined ? {} : { DATABASE_URL: process.env.DATABASE_URL }),
+  // The sandbox has no limits to respect: measure the assessment, not the registries' published rates.
+  VIGILANCE_REGISTRY_LIMITS: 'off',
   VIGILANCE_RECHERCHE_URL: sandbox.baseUrl,
   VIGILANCE_BODACC_URL: sandbox.baseUrl,
   VIGILANCE_VIES_URL: `${sandbox.baseUrl}/taxation_customs/vies/rest-api`,

@@ -9,6 +9,7 @@ describe('loadConfig', () => {
       value: {
         registries: {
           mode: 'live',
+          limits: 'published',
           sirene: 'auto',
           inseeApiKey: null,
           vies: { baseUrl: null, timeoutMs: 8000 },
@@ -58,6 +59,7 @@ describe('loadConfig', () => {
       value: {
         registries: {
           mode: 'sandbox',
+          limits: 'off',
           sirene: 'insee',
           inseeApiKey: 'k',
           insee: { timeoutMs: 2000 },
@@ -108,6 +110,7 @@ describe('loadConfig', () => {
   it.each([
     [{ VIGILANCE_REGISTRIES: 'moon' }, 'VIGILANCE_REGISTRIES'],
     [{ VIGILANCE_SIRENE: 'x' }, 'VIGILANCE_SIRENE'],
+    [{ VIGILANCE_REGISTRY_LIMITS: 'some' }, 'VIGILANCE_REGISTRY_LIMITS'],
     [{ VIGILANCE_SIRENE: 'insee' }, 'INSEE_API_KEY'],
     [{ VIGILANCE_REGISTRY_TIMEOUT_MS: '0' }, 'VIGILANCE_REGISTRY_TIMEOUT_MS'],
     [{ VIGILANCE_VIES_URL: 'ftp://x' }, 'VIGILANCE_VIES_URL'],

@@ -12,6 +12,11 @@ export interface Config {
   readonly registries: {
     /** `live`: the public APIs; `sandbox`: the registry sandbox started in-process on a free loopback port. */
     readonly mode: 'live' | 'sandbox';
+    /**
+     * `published`: every call within the registries' published limits (INSEE 30/min, Recherche 7/s, ...), a call over
+     * them waiting for the retry worker; `off`: no limit (the sandbox's default: it has none to respect).
+     */
+    readonly limits: 'published' | 'off';
     /** Fixture directory of the in-process sandbox; null for the built-in set. */
     readonly sandboxDir: string | null;
     /** Which SIRENE service answers: INSEE when a key is set (auto), or the keyless Recherche d'entreprises. */
@@ -124,6 +129,10 @@ export const loadConfig = (env: Env): Result<Config, ConfigError> => {
   if (sirene !== 'auto' && sirene !== 'insee' && sirene !== 'recherche') {
     return problem(`VIGILANCE_SIRENE must be "auto", "insee" or "recherche", not "${sirene}".`);
   }
+  const limits = env.VIGILANCE_REGISTRY_LIMITS?.trim() ?? (mode === 'sandbox' ? 'off' : 'published');
+  if (limits !== 'published' && limits !== 'off') {
+    return problem(`VIGILANCE_REGISTRY_LIMITS must be "published" or "off", not "${limits}".`);
+  }
   const timeout = positiveInt(env, 'VIGILANCE_REGISTRY_TIMEOUT_MS', DEFAULT_TIMEOUT_MS);
   if (!timeout.ok) return timeout;
   const endpoints: Record<'insee' | 'recherche' | 'bodacc' | 'vies', RegistryEndpoint> = {
@@ -200,6 +209,7 @@ export const loadConfig = (env: Env): Result<Config, ConfigError> => {
       }),
       registries: Object.freeze({
         mode,
+        limits,
         sandboxDir: sandboxDir === undefined || sandboxDir === '' ? null : sandboxDir,
         sirene,
         inseeApiKey,

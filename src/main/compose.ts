@@ -63,7 +63,7 @@ import { createSystemClock } from '#app/adapters/system/clock.ts';
 import { createUuidGenerator } from '#app/adapters/system/id-generator.ts';
 import type { Config } from '#app/config/config.ts';
 import { BUILT_IN_FIXTURES_DIR, startSandbox } from '#app/sandbox/server.ts';
-import { instrumentRegistries } from './instrument-registries.ts';
+import { instrumentRegistries, limitRegistries } from './instrument-registries.ts';
 
 /** The account and user the CLI acts as until login exists (seeded by the first migration). */
 export const LOCAL_ACCOUNT_ID = '00000000-0000-4000-8000-000000000001';
@@ -295,12 +295,12 @@ export const compose = async (
       });
       limiter ??= createRedisRateLimiter({
         redis: connection.redis,
-        limits: REGISTRY_LIMITS,
+        limits: reg.limits === 'off' ? {} : REGISTRY_LIMITS,
         keyPrefix: `${config.redis.keyPrefix}limits`,
       });
     }
     breaker ??= createMemoryCircuitBreaker({ clock });
-    limiter ??= createMemoryRateLimiter(REGISTRY_LIMITS);
+    limiter ??= createMemoryRateLimiter(reg.limits === 'off' ? {} : REGISTRY_LIMITS);
     const jobStore = createSqlJobStore(db);
     const queueDepth = () => jobStore.depth(clock.now().toISOString());
     const metrics = createPrometheusMetrics(
@@ -387,9 +387,8 @@ export const compose = async (
       },
       useCases: {
         assessSupplier: makeAssessSupplier({
-          companyRegistry,
-          insolvencyRegistry,
-          vatRegistry,
+          // Within each registry's published limits: over them, the source waits for the worker.
+          ...limitRegistries({ companyRegistry, insolvencyRegistry, vatRegistry }, limiter),
           clock,
           ids,
           unitOfWork,

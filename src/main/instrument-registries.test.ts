@@ -3,7 +3,8 @@ import type { RegistryCallMeasure } from '#app/application/ports/metrics.ts';
 import { unavailable } from '#app/application/ports/registry-call.ts';
 import { parseSiren, parseVatNumber } from '#app/domain/identifiers/identifiers.ts';
 import { createManualClock } from '../../test/support/manual-clock.ts';
-import { instrumentRegistries } from './instrument-registries.ts';
+import { createMemoryRateLimiter } from '#app/adapters/memory/rate-limiter.ts';
+import { instrumentRegistries, limitRegistries } from './instrument-registries.ts';
 
 describe('instrumentRegistries', () => {
   it('records each call once, with its source, outcome, reason and duration, and passes the answer on', async () => {
@@ -51,5 +52,39 @@ describe('instrumentRegistries', () => {
       { source: 'bodacc', outcome: 'ok', reason: null, durationMs: 30 },
       { source: 'vies', outcome: 'unavailable', reason: 'timeout', durationMs: 0 },
     ]);
+  });
+});
+
+describe('limitRegistries', () => {
+  it('makes no call over the limit: the source is unavailable, rate_limited, with when to try again', async () => {
+    let calls = 0;
+    const answer = () => {
+      calls += 1;
+      return Promise.resolve({ ok: true as const, value: { notices: [], sourceUrl: 'b' } as never });
+    };
+    const registries = limitRegistries(
+      {
+        companyRegistry: { provider: 'insee', lookup: answer },
+        insolvencyRegistry: { notices: answer },
+        vatRegistry: { check: answer },
+      },
+      createMemoryRateLimiter({ bodacc: { kind: 'rate', points: 2, durationMs: 60_000 } }),
+    );
+    const siren = parseSiren('552032534');
+    if (!siren.ok) throw new Error('siren');
+    const ask = () => registries.insolvencyRegistry.notices(siren.value, { correlationId: 'c' });
+    expect((await ask()).ok).toBe(true);
+    expect((await ask()).ok).toBe(true);
+    const third = await ask();
+    expect(third).toMatchObject({
+      ok: false,
+      error: { code: 'REGISTRY_UNAVAILABLE', reason: 'rate_limited' },
+    });
+    expect(!third.ok && third.error.retryAfterSeconds).toBeGreaterThan(0);
+    expect(calls).toBe(2);
+    // Sources without a rule are not limited.
+    for (let i = 0; i < 5; i += 1)
+      await registries.companyRegistry.lookup({ siren: siren.value, siret: null }, { correlationId: 'c' });
+    expect(calls).toBe(7);
   });
 });
