@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { PublishedKey } from '#app/application/ports/signer.ts';
 import type { PublicReportView, PublicVerification } from '#app/application/use-cases/public-verification.ts';
 import { pageLang, prefersJson } from './negotiation.ts';
@@ -134,7 +139,7 @@ export const buildPublicServer = async (deps: PublicServerDeps): Promise<Fastify
           }
         : false,
     // One access-log line per request, written when the response is sent (see the onResponse hook).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: (req) => correlationIdOf(req.headers['x-correlation-id']),
     bodyLimit: maxPdfBytes,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
