@@ -5,6 +5,7 @@ import {
   normaliseRow,
   parseInt8,
   type SqlDatabase,
+  type QueryOptions,
   type SqlExecutor,
   type SqlRow,
 } from '#app/adapters/sql/database.ts';
@@ -21,8 +22,16 @@ types.setTypeParser(INT8_OID, parseInt8);
 types.setTypeParser(DATE_OID, (text: string) => text);
 
 const executor = (client: pg.Pool | pg.PoolClient): SqlExecutor => ({
-  query: async <R extends SqlRow>(text: string, params: readonly unknown[] = []) => {
-    const result = await client.query<SqlRow>(text, [...params]);
+  query: async <R extends SqlRow>(
+    text: string,
+    params: readonly unknown[] = [],
+    options: QueryOptions = {},
+  ) => {
+    const result = await client.query<SqlRow>(
+      options.name === undefined
+        ? { text, values: [...params] }
+        : { name: options.name, text, values: [...params] },
+    );
     return result.rows.map((row) => normaliseRow(row) as R);
   },
   script: async (text) => {

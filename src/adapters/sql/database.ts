@@ -5,13 +5,25 @@
 
 export type SqlRow = Record<string, unknown>;
 
+export interface QueryOptions {
+  /**
+   * Names the statement so PostgreSQL parses and plans it once per connection (hot lookups); the same name must
+   * always carry the same text. PGlite, in process, has no use for it.
+   */
+  readonly name?: string;
+}
+
 export interface SqlExecutor {
   /**
    * Runs one statement. Parameters are passed as text, numbers, booleans or null: JSON goes in as a string with
    * an explicit `::jsonb` cast, instants as ISO strings with `::timestamptz`. Rows come back with timestamps as
    * ISO strings, dates as YYYY-MM-DD, int8 as numbers (strings beyond 2^53), JSON parsed.
    */
-  readonly query: <R extends SqlRow = SqlRow>(text: string, params?: readonly unknown[]) => Promise<R[]>;
+  readonly query: <R extends SqlRow = SqlRow>(
+    text: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ) => Promise<R[]>;
   /** Runs a script of several statements without parameters (migrations). */
   readonly script: (text: string) => Promise<void>;
 }

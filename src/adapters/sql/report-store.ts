@@ -1,6 +1,6 @@
 import type { ReportStore, StoredReport } from '#app/application/ports/report-store.ts';
 import type { Verdict } from '#app/domain/policy.ts';
-import type { SqlExecutor } from './database.ts';
+import type { QueryOptions, SqlExecutor } from './database.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -51,8 +51,9 @@ const one = async (
   db: SqlExecutor,
   where: string,
   params: readonly unknown[],
+  options: QueryOptions = {},
 ): Promise<StoredReport | null> => {
-  const [row] = await db.query<ReportRow>(`select ${COLUMNS} from reports where ${where}`, params);
+  const [row] = await db.query<ReportRow>(`select ${COLUMNS} from reports where ${where}`, params, options);
   return row === undefined ? null : fromRow(row);
 };
 
@@ -108,7 +109,8 @@ export const createSqlReportStore = (db: SqlExecutor): ReportStore => ({
         ])
       : Promise.resolve(null),
 
-  findByTokenHash: (tokenHash) => one(db, 'token_hash = $1', [tokenHash]),
+  // The public verification's lookup, on every page view: a named statement, planned once per connection.
+  findByTokenHash: (tokenHash) => one(db, 'token_hash = $1', [tokenHash], { name: 'report_by_token_hash' }),
 
   latestForAssessment: (accountId, assessmentId) =>
     UUID.test(accountId) && UUID.test(assessmentId)
