@@ -189,12 +189,30 @@ export const evaluateAssessment = (input: AssessmentInput, policy: VerdictPolicy
   });
 };
 
-/** The evaluation input with one source's outcome replaced: a retried source's answer in the place of its outage. */
-export const withOutcome = (
-  input: AssessmentInput,
-  source: SourceName,
-  outcome: SourceOutcome<CompanyFacts> | SourceOutcome<InsolvencyFacts> | SourceOutcome<VatFacts>,
-): AssessmentInput => ({ ...input, [source]: outcome });
+/** What each source did, by source: the evaluation input's outcomes (and the observations' input). */
+export interface SourceOutcomes {
+  readonly sirene: SourceOutcome<CompanyFacts>;
+  readonly bodacc: SourceOutcome<InsolvencyFacts>;
+  readonly vies: SourceOutcome<VatFacts>;
+}
+
+/** One source's outcome, with the source it belongs to (its facts' type follows). */
+export type SourceAnswer =
+  | { readonly source: 'sirene'; readonly outcome: SourceOutcome<CompanyFacts> }
+  | { readonly source: 'bodacc'; readonly outcome: SourceOutcome<InsolvencyFacts> }
+  | { readonly source: 'vies'; readonly outcome: SourceOutcome<VatFacts> };
+
+/** The outcomes with one source's replaced: a retried source's answer in the place of its outage. */
+export const withOutcome = <T extends SourceOutcomes>(input: T, answer: SourceAnswer): T => {
+  switch (answer.source) {
+    case 'sirene':
+      return { ...input, sirene: answer.outcome };
+    case 'bodacc':
+      return { ...input, bodacc: answer.outcome };
+    case 'vies':
+      return { ...input, vies: answer.outcome };
+  }
+};
 
 /** Marks each unavailable source with its retry state: the next attempt, or final. */
 export const withRetryStates = (

@@ -4,6 +4,7 @@ import {
   withRetryStates,
   type Assessment,
   type AssessmentInput,
+  type SourceAnswer,
   type SourceOutcome,
   type SourceReport,
 } from '#app/domain/assessment.ts';
@@ -119,35 +120,44 @@ export const makeProcessDueJobs = (deps: ProcessJobsDeps) => {
   const limiterKey = (source: SourceName): string =>
     source === 'sirene' ? deps.companyRegistry.provider : source;
 
-  const call = async (
-    source: SourceName,
-    input: AssessmentInput,
-    trace: Trace,
-  ): Promise<SourceOutcome<unknown> & { readonly status: 'ok' | 'unavailable' }> => {
+  /** Asks the source's registry about the assessment's subject, timed and observed. */
+  const call = async (source: SourceName, input: AssessmentInput, trace: Trace): Promise<SourceAnswer> => {
     const correlation = { correlationId: trace.correlationId };
-    const started = deps.clock.monotonicMs();
-    const siren = input.id.siren;
-    let answer: RegistryAnswer<unknown>;
-    if (source === 'sirene' && siren !== null) {
-      answer = await deps.companyRegistry.lookup(
-        { siren, siret: input.id.kind === 'siret' ? input.id.siret : null },
-        correlation,
+    const timed = async <F>(
+      request: () => Promise<RegistryAnswer<F>>,
+    ): Promise<Exclude<SourceOutcome<F>, { status: 'not_applicable' }>> => {
+      const started = deps.clock.monotonicMs();
+      const answer = await request();
+      const durationMs = Math.round(deps.clock.monotonicMs() - started);
+      const observedAt = now();
+      trace.durationMs = durationMs;
+      trace.reason = answer.ok ? null : answer.error.reason;
+      deps.observer?.registryCall?.(
+        source,
+        answer.ok ? 'ok' : 'unavailable',
+        durationMs,
+        trace.correlationId,
       );
-    } else if (source === 'bodacc' && siren !== null) {
-      answer = await deps.insolvencyRegistry.notices(siren, correlation);
-    } else if (source === 'vies' && input.vat !== null) {
-      answer = await deps.vatRegistry.check(input.vat.number, correlation);
-    } else {
-      throw new InfrastructureError('JOB_INVALID', `Source ${source} does not apply to this assessment.`);
+      return answer.ok
+        ? { status: 'ok', facts: answer.value, observedAt, durationMs }
+        : { status: 'unavailable', unavailable: answer.error, observedAt, durationMs };
+    };
+    const siren = input.id.siren;
+    if (source === 'sirene' && siren !== null) {
+      const siret = input.id.kind === 'siret' ? input.id.siret : null;
+      return {
+        source,
+        outcome: await timed(() => deps.companyRegistry.lookup({ siren, siret }, correlation)),
+      };
     }
-    const durationMs = Math.round(deps.clock.monotonicMs() - started);
-    const observedAt = now();
-    trace.durationMs = durationMs;
-    trace.reason = answer.ok ? null : answer.error.reason;
-    deps.observer?.registryCall?.(source, answer.ok ? 'ok' : 'unavailable', durationMs, trace.correlationId);
-    return answer.ok
-      ? { status: 'ok', facts: answer.value, observedAt, durationMs }
-      : { status: 'unavailable', unavailable: answer.error, observedAt, durationMs };
+    if (source === 'bodacc' && siren !== null) {
+      return { source, outcome: await timed(() => deps.insolvencyRegistry.notices(siren, correlation)) };
+    }
+    if (source === 'vies' && input.vat !== null) {
+      const vat = input.vat.number;
+      return { source, outcome: await timed(() => deps.vatRegistry.check(vat, correlation)) };
+    }
+    throw new InfrastructureError('JOB_INVALID', `Source ${source} does not apply to this assessment.`);
   };
 
   /** The retry states of the assessment's sources, from its jobs as they now stand. */
@@ -194,16 +204,12 @@ export const makeProcessDueJobs = (deps: ProcessJobsDeps) => {
     sources: a.sources.map((s) => `${s.name}:${s.status}`),
   });
 
-  const answered = async (
-    job: AssessmentJob,
-    source: SourceName,
-    outcome: SourceOutcome<unknown>,
-    correlationId: string,
-  ) => {
+  const answered = async (job: AssessmentJob, answer: SourceAnswer, correlationId: string) => {
+    const { source } = answer;
     await deps.unitOfWork.run(async (stores) => {
       const stored = await stores.assessments.lockForUpdate(job.assessmentId);
       if (stored?.evaluation == null) throw new InfrastructureError('JOB_INVALID', 'The assessment is gone.');
-      const evaluation = withOutcome(stored.evaluation, source, outcome as never);
+      const evaluation = withOutcome(stored.evaluation, answer);
       if (
         !(await stores.jobs.finish(job.id, deps.workerId, {
           state: 'DONE',
@@ -226,13 +232,14 @@ export const makeProcessDueJobs = (deps: ProcessJobsDeps) => {
         evaluation,
       };
       await stores.assessments.update(next);
-      const single = {
-        sirene: { status: 'not_applicable' },
-        bodacc: { status: 'not_applicable' },
-        vies: { status: 'not_applicable' },
-      } as const;
+      // The observations of the answer alone: the other sources' facts were recorded when they answered.
+      const notApplicable = { status: 'not_applicable' } as const;
       const siret = evaluation.id.kind === 'siret' ? evaluation.id.siret : null;
-      for (const timeline of timelinesOf({ ...single, [source]: outcome, siret })) {
+      const only = withOutcome(
+        { sirene: notApplicable, bodacc: notApplicable, vies: notApplicable, siret },
+        answer,
+      );
+      for (const timeline of timelinesOf(only)) {
         await stores.observations.record(timeline, now(), job.assessmentId);
       }
       await audit(
@@ -265,7 +272,7 @@ export const makeProcessDueJobs = (deps: ProcessJobsDeps) => {
   const failed = async (
     job: AssessmentJob,
     source: SourceName,
-    outcome: SourceOutcome<unknown> & { readonly status: 'unavailable' },
+    outcome: Extract<SourceOutcome<unknown>, { status: 'unavailable' }>,
     correlationId: string,
   ): Promise<JobOutcome> => {
     const attempt = job.attempt + 1;
@@ -344,16 +351,17 @@ export const makeProcessDueJobs = (deps: ProcessJobsDeps) => {
         ? 'postponed_rate_limit'
         : 'lease_lost';
     }
-    let outcome;
+    let answer: SourceAnswer;
     try {
-      outcome = await call(source, stored.evaluation, trace);
+      answer = await call(source, stored.evaluation, trace);
     } finally {
       await place.release();
     }
+    const { outcome } = answer;
     await deps.breaker.record(source, outcome.status === 'ok' ? 'success' : 'failure', permit);
-    return outcome.status === 'ok'
-      ? answered(job, source, outcome, trace.correlationId)
-      : failed(job, source, outcome, trace.correlationId);
+    return outcome.status === 'unavailable'
+      ? failed(job, source, outcome, trace.correlationId)
+      : answered(job, answer, trace.correlationId);
   };
 
   const seal = async (job: AssessmentJob, correlationId: string): Promise<JobOutcome> => {
