@@ -282,6 +282,7 @@ export const compose = async (
       closers.push(() => lazy.close());
       renderer = lazy.renderer;
     }
+    let onBreakerBackend: (backend: 'redis' | 'memory') => void = () => undefined;
     let breaker = overrides.breaker;
     let limiter = overrides.limiter;
     if ((breaker === undefined || limiter === undefined) && config.redis.url !== null) {
@@ -292,6 +293,10 @@ export const compose = async (
         clock,
         keyPrefix: config.redis.keyPrefix,
         openFallback: (settings) => createMemoryCircuitBreaker({ clock, settings }),
+        // The metrics are made once the breaker exists (they read it): the switches are reported through them then.
+        onBackendChange: (change) => {
+          onBreakerBackend(change.backend);
+        },
       });
       limiter ??= createRedisRateLimiter({
         redis: connection.redis,
@@ -307,6 +312,9 @@ export const compose = async (
       { breaker, queueDepth },
       { processMetrics: options.processMetrics === true },
     );
+    onBreakerBackend = (backend) => {
+      metrics.breakerBackend(backend);
+    };
     // Both the assessment and the worker go through these: each call is counted once, here.
     const { companyRegistry, insolvencyRegistry, vatRegistry } = instrumentRegistries(
       {

@@ -236,6 +236,10 @@ describeOnRedis(
         expect((await jobsOf(db, id)).map((j) => [j.kind, j.state])).toEqual([['retry_source', 'DONE']]);
       }
       expect(await direct.redis.hgetall(breakerKey)).toEqual(hashBefore);
+      // The switch to the in-memory fallback is counted in the metrics.
+      expect((await running.metrics()).body).toMatch(
+        /vigilance_breaker_backend_changes_total\{backend="memory"\} [1-9]/,
+      );
 
       // Redis back, VIES down again for two new suppliers.
       sandbox.setFaults({ vies: [{ status: 503 }] });

@@ -107,6 +107,16 @@ describe('Prometheus metrics', () => {
     expect(s.get('vigilance_retry_jobs_total{kind="seal",outcome="sealed"}')).toBe(1);
   });
 
+  it("counts the shared breaker's switches to its in-memory fallback and back to Redis", async () => {
+    const { metrics, scrape } = setUp();
+    metrics.breakerBackend('memory');
+    metrics.breakerBackend('redis');
+    metrics.breakerBackend('memory');
+    const s = await scrape();
+    expect(s.get('vigilance_breaker_backend_changes_total{backend="memory"}')).toBe(2);
+    expect(s.get('vigilance_breaker_backend_changes_total{backend="redis"}')).toBe(1);
+  });
+
   it('reads the breakers and the queue at each scrape', async () => {
     const { states, depth, scrape } = setUp();
     depth.pending = 3;

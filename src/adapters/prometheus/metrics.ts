@@ -71,6 +71,12 @@ export const createPrometheusMetrics = (
     labelNames: ['source'] as const,
     registers,
   });
+  const backendChanges = new Counter({
+    name: 'vigilance_breaker_backend_changes_total',
+    help: "Switches of the shared circuit breaker's state: to its in-memory fallback (Redis unreachable), back to Redis.",
+    labelNames: ['backend'] as const,
+    registers,
+  });
   const queue = new Gauge({
     name: 'vigilance_retry_queue_jobs',
     help: 'Jobs waiting in the retry queue: pending (all) and due (their time has come).',
@@ -123,6 +129,9 @@ export const createPrometheusMetrics = (
     },
     job: (kind, outcome) => {
       jobs.inc({ kind, outcome });
+    },
+    breakerBackend: (backend) => {
+      backendChanges.inc({ backend });
     },
     expose: async () => {
       await readGauges();

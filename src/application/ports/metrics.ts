@@ -29,5 +29,10 @@ export interface Metrics {
   registryCall(measure: RegistryCallMeasure): void;
   /** One job the retry worker ran, and what became of it. */
   job(kind: JobKind, outcome: JobOutcome): void;
+  /**
+   * The shared circuit breaker left Redis for its in-memory fallback (`memory`), or came back (`redis`): while on
+   * memory, this process's breakers are its own.
+   */
+  breakerBackend(backend: 'redis' | 'memory'): void;
   expose(): Promise<MetricsExposition>;
 }
