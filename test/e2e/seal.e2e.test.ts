@@ -129,6 +129,16 @@ describe('vigilance assess --seal, verify, seal and reports revoke (the real com
     expect((await runCli(['audit', 'verify'])).code).toBe(0);
   });
 
+  it('seals with the Chromium renderer when configured (VIGILANCE_RENDERER=chromium), and the report verifies', async () => {
+    const pdf = join(dir, 'chromium.pdf');
+    const env = { VIGILANCE_RENDERER: 'chromium' };
+    const run = await runCli(['assess', '552032534', ...sandbox, '--seal', '--out', pdf], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(execFileSync('pdftotext', [pdf, '-']).toString()).toContain('DANONE');
+    const verify = await runCli(['verify', pdf, '--seal', join(dir, 'chromium.seal.json')]);
+    expect(verify.code, verify.stdout).toBe(0);
+  });
+
   it('--lang en seals an English report; an unknown assessment is an input error (exit 2)', async () => {
     const pdf = join(dir, 'en.pdf');
     const run = await runCli(['assess', '552032534', ...sandbox, '--seal', '--out', pdf, '--lang', 'en']);
