@@ -45,7 +45,6 @@ import { createMemoryRateLimiter } from '#app/adapters/memory/rate-limiter.ts';
 import { createRedisCircuitBreaker } from '#app/adapters/redis/circuit-breaker.ts';
 import { openRedis } from '#app/adapters/redis/client.ts';
 import { createRedisRateLimiter } from '#app/adapters/redis/rate-limiter.ts';
-import { createSqlJobStore } from '#app/adapters/sql/job-store.ts';
 import { openPgliteDatabase } from '#app/adapters/pglite/database.ts';
 import { openPostgresDatabase } from '#app/adapters/postgres/database.ts';
 import { BODACC_BASE_URL, createBodaccInsolvencyRegistry } from '#app/adapters/registries/bodacc.ts';
@@ -306,8 +305,7 @@ export const compose = async (
     }
     breaker ??= createMemoryCircuitBreaker({ clock });
     limiter ??= createMemoryRateLimiter(reg.limits === 'off' ? {} : REGISTRY_LIMITS);
-    const jobStore = createSqlJobStore(db);
-    const queueDepth = () => jobStore.depth(clock.now().toISOString());
+    const queueDepth = () => stores.jobs.depth(clock.now().toISOString());
     const metrics = createPrometheusMetrics(
       { breaker, queueDepth },
       { processMetrics: options.processMetrics === true },
