@@ -10,6 +10,10 @@ const drivers = [
   ['pdfkit', 'src/adapters/pdf/'],
   ['stripe', 'src/adapters/stripe/'],
   ['fastify', 'src/http/'],
+  ['@fastify', 'src/http/'],
+  ['jose', 'src/adapters/jose/'],
+  ['openid-client', 'src/adapters/oidc/'],
+  ['oidc-provider', 'src/adapters/oidc/'],
   ['playwright-core', 'src/adapters/chromium/'],
   ['prom-client', 'src/adapters/prometheus/'],
   // The worker's logger is made where processes are wired; the server's is Fastify's own.

@@ -36,8 +36,32 @@ export type AuditVerification =
  * any change, insertion or removal shows. The database refuses UPDATE, DELETE and TRUNCATE. Appends are
  * serialised (the chain has one head) and happen in the caller's transaction.
  */
+/** What an account's administrators may search the log by. Newest first; `beforeSeq` pages on. */
+export interface AuditQuery {
+  readonly accountId: string;
+  readonly action?: string;
+  readonly entityType?: string;
+  readonly entityId?: string;
+  readonly actorId?: string;
+  /** occurred_at >= from, < to (ISO instants). */
+  readonly from?: string;
+  readonly to?: string;
+  /** Entries with a smaller seq than this (the last seq of the previous page). */
+  readonly beforeSeq?: number;
+  /** 1 to 200. */
+  readonly limit: number;
+}
+
+export interface StoredAuditEntry extends AuditEntry {
+  readonly seq: number;
+  readonly id: string;
+  readonly hash: string;
+}
+
 export interface AuditLog {
   append(entry: AuditEntry): Promise<AppendedEntry>;
+  /** An account's entries (account_id = query.accountId only), newest first. */
+  query(query: AuditQuery): Promise<readonly StoredAuditEntry[]>;
   /** Walks the whole chain in order and names the first broken entry. */
   verify(): Promise<AuditVerification>;
 }

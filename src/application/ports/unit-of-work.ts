@@ -1,3 +1,4 @@
+import type { AccountStore, ApiClientStore } from './account-store.ts';
 import type { AssessmentStore } from './assessment-store.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { IdempotencyStore } from './idempotency-store.ts';
@@ -8,6 +9,8 @@ import type { UniquenessRegistry } from './uniqueness-registry.ts';
 
 /** The stores, bound to one transaction. */
 export interface Stores {
+  readonly accounts: AccountStore;
+  readonly apiClients: ApiClientStore;
   readonly assessments: AssessmentStore;
   readonly observations: ObservationStore;
   readonly audit: AuditLog;
