@@ -135,6 +135,7 @@ const harness = async (db: SqlDatabase, dataDir: string): Promise<Harness> => {
         id,
         accountId: LOCAL_ACCOUNT_ID,
         actorId: LOCAL_USER_ID,
+        agentAccountId: null,
         createdAt: red.assessedAt,
         version: 1,
         state: 'COMPLETE',

@@ -212,6 +212,7 @@ const storeOne = async (unitOfWork: UnitOfWork, p: Prepared): Promise<void> => {
       id: p.id,
       accountId: LOCAL_ACCOUNT_ID,
       actorId: LOCAL_USER_ID,
+      agentAccountId: null,
       createdAt: p.assessment.assessedAt,
       version: 1,
       evaluation: null,

@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AuditEntry, AuditLog } from '#app/application/ports/audit-log.ts';
+import type {
+  AuditEntry,
+  AuditLog,
+  AuditQuery,
+  StoredAuditEntry as QueriedAuditEntry,
+} from '#app/application/ports/audit-log.ts';
 import type { JsonValue } from '#app/application/ports/json.ts';
 
 /** An entry as the adapter keeps it, read around the port so the test does not take the adapter's word. */
@@ -227,6 +232,137 @@ export const describeAuditLogContract = (name: string, open: () => Promise<Audit
       expect(stored.map((e) => e.entityId)).toEqual(['kept-1', 'kept-2']);
       expect(at(stored, 1).prevHash).toBe(kept.hash);
       expect(await subject.log.verify()).toEqual({ ok: true, entries: 2, headHash: after.hash });
+    });
+
+    const ACCOUNT = '00000000-0000-4000-8000-000000000001';
+    const OTHER_ACCOUNT = '6f1c2a4e-9b3d-4c8e-a7f0-1d2e3f4a5b6c';
+    const ACTOR = '00000000-0000-4000-8000-000000000002';
+    const OTHER_ACTOR = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+
+    /** What `query` returns of a stored entry: its content, seq, id and hash. */
+    const queried = (e: StoredAuditEntry): QueriedAuditEntry => ({
+      seq: e.seq,
+      id: e.id,
+      hash: e.hash,
+      occurredAt: e.occurredAt,
+      accountId: e.accountId,
+      actorId: e.actorId,
+      ip: e.ip,
+      userAgent: e.userAgent,
+      correlationId: e.correlationId,
+      action: e.action,
+      entityType: e.entityType,
+      entityId: e.entityId,
+      before: e.before,
+      after: e.after,
+    });
+
+    /**
+     * Two accounts' entries, interleaved, plus one of no account; returns the first account's as stored, newest
+     * first.
+     */
+    const appendTwoAccounts = async (): Promise<readonly QueriedAuditEntry[]> => {
+      const entries: AuditEntry[] = [
+        auditEntry({ occurredAt: '2026-03-01T09:00:00.000Z', entityId: 'a-1' }),
+        auditEntry({ occurredAt: '2026-03-01T09:30:00.000Z', accountId: OTHER_ACCOUNT, entityId: 'a-1' }),
+        auditEntry({
+          occurredAt: '2026-03-02T00:00:00.000Z',
+          action: 'report.sealed',
+          entityType: 'report',
+          entityId: 'r-1',
+        }),
+        auditEntry({ occurredAt: '2026-03-02T10:00:00.000Z', actorId: OTHER_ACTOR, entityId: 'a-2' }),
+        auditEntry({
+          occurredAt: '2026-03-02T11:00:00.000Z',
+          accountId: null,
+          actorId: null,
+          action: 'system.started',
+        }),
+        auditEntry({
+          occurredAt: '2026-03-03T00:00:00.000Z',
+          action: 'member.added',
+          entityType: 'user',
+          entityId: ACTOR,
+        }),
+        auditEntry({
+          occurredAt: '2026-03-03T08:00:00.000Z',
+          accountId: OTHER_ACCOUNT,
+          action: 'report.sealed',
+          entityType: 'report',
+        }),
+        // Appended last, though it happened earlier: the log's order is its seq.
+        auditEntry({ occurredAt: '2026-02-28T23:59:59.999Z', actorId: null, entityId: 'a-3' }),
+      ];
+      await subject.transaction(async (log) => {
+        for (const entry of entries) await log.append(entry);
+      });
+      const mine = (await subject.stored()).filter((e) => e.accountId === ACCOUNT).map(queried);
+      expect(mine).toHaveLength(5);
+      return mine.reverse();
+    };
+
+    const query = (filters: Partial<AuditQuery> = {}) =>
+      subject.log.query({ accountId: ACCOUNT, limit: 200, ...filters });
+
+    it("answers with one account's entries only, newest first by seq, each as stored with its seq, id and hash", async () => {
+      const mine = await appendTwoAccounts();
+      expect(await query()).toEqual(mine);
+      expect((await query({ accountId: OTHER_ACCOUNT })).map((e) => e.accountId)).toEqual([
+        OTHER_ACCOUNT,
+        OTHER_ACCOUNT,
+      ]);
+      expect(await query({ accountId: '11111111-1111-4111-8111-111111111111' })).toEqual([]);
+      expect(await query({ accountId: 'not-a-uuid' })).toEqual([]);
+    });
+
+    it('filters by action, entity, actor and a time window whose start is in and end is out', async () => {
+      const mine = await appendTwoAccounts();
+      const where = (keep: (e: QueriedAuditEntry) => boolean) => mine.filter(keep);
+      expect(await query({ action: 'report.sealed' })).toEqual(where((e) => e.action === 'report.sealed'));
+      expect(await query({ action: 'nothing.happened' })).toEqual([]);
+      expect(await query({ entityType: 'user' })).toEqual(where((e) => e.entityType === 'user'));
+      expect(await query({ entityType: 'assessment', entityId: 'a-2' })).toEqual(
+        where((e) => e.entityId === 'a-2'),
+      );
+      expect(await query({ actorId: OTHER_ACTOR })).toEqual(where((e) => e.actorId === OTHER_ACTOR));
+      expect(await query({ actorId: ACTOR })).toHaveLength(3);
+      expect(await query({ actorId: 'not-a-uuid' })).toEqual([]);
+      const window = { from: '2026-03-02T00:00:00.000Z', to: '2026-03-03T00:00:00.000Z' };
+      expect(await query(window)).toEqual(
+        where((e) => e.occurredAt >= window.from && e.occurredAt < window.to),
+      );
+      expect((await query(window)).map((e) => e.entityId)).toEqual(['a-2', 'r-1']);
+      expect(await query({ ...window, action: 'assessment.created' })).toEqual(
+        where((e) => e.entityId === 'a-2'),
+      );
+    });
+
+    it('pages with the last seq of the previous page, without duplicates or gaps', async () => {
+      const mine = await appendTwoAccounts();
+      for (const limit of [1, 2, 3, 5]) {
+        const pages: QueriedAuditEntry[][] = [];
+        let beforeSeq: number | undefined;
+        for (;;) {
+          const page = await query({ limit, ...(beforeSeq === undefined ? {} : { beforeSeq }) });
+          expect(page.length).toBeLessThanOrEqual(limit);
+          if (page.length === 0) break;
+          pages.push([...page]);
+          beforeSeq = page.at(-1)?.seq;
+          expect(pages.length).toBeLessThanOrEqual(mine.length);
+        }
+        expect(pages.flat(), `pages of ${String(limit)}`).toEqual(mine);
+      }
+      const [, second] = mine;
+      if (second === undefined) throw new Error('two entries expected');
+      expect(await query({ beforeSeq: second.seq, action: 'report.sealed' })).toEqual(
+        mine.filter((e) => e.seq < second.seq && e.action === 'report.sealed'),
+      );
+    });
+
+    it('refuses a page size outside 1 to 200', async () => {
+      await expect(query({ limit: 0 })).rejects.toThrow(RangeError);
+      await expect(query({ limit: 201 })).rejects.toThrow(RangeError);
+      expect(await query({ limit: 200 })).toEqual([]);
     });
   });
 };

@@ -1,4 +1,5 @@
 import type {
+  AssessmentListQuery,
   AssessmentState,
   AssessmentStore,
   StoredAssessment,
@@ -10,6 +11,7 @@ import type { Signal } from '#app/domain/signals.ts';
 import type { SqlExecutor } from './database.ts';
 
 const DEFAULT_HISTORY_LIMIT = 50;
+const MAX_LIST_LIMIT = 200;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -20,6 +22,7 @@ type AssessmentRow = {
   readonly assessed_at: string;
   readonly account_id: string;
   readonly actor_id: string | null;
+  readonly agent_account_id: string | null;
   readonly verdict: Verdict;
   readonly policy_version: string;
   readonly state: AssessmentState;
@@ -31,8 +34,8 @@ type AssessmentRow = {
   readonly evaluation: AssessmentInput | null;
 };
 
-const COLUMNS = `id, created_at, version, assessed_at, account_id, actor_id, verdict, policy_version, state, subject, signals, sources,
-  idempotency_key, correlation_id, evaluation`;
+const COLUMNS = `id, created_at, version, assessed_at, account_id, actor_id, agent_account_id, verdict, policy_version, state,
+  subject, signals, sources, idempotency_key, correlation_id, evaluation`;
 
 const fromRow = (row: AssessmentRow): StoredAssessment => {
   const assessment: Assessment = {
@@ -47,6 +50,7 @@ const fromRow = (row: AssessmentRow): StoredAssessment => {
     id: row.id,
     accountId: row.account_id,
     actorId: row.actor_id,
+    agentAccountId: row.agent_account_id,
     createdAt: row.created_at,
     version: row.version,
     state: row.state,
@@ -64,20 +68,32 @@ const historyLimit = (limit: number | undefined): number => {
   return value;
 };
 
+const listLimit = (limit: number): number => {
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT)
+    throw new RangeError(`A list limit is an integer from 1 to ${String(MAX_LIST_LIMIT)}.`);
+  return limit;
+};
+
+const subjectColumn = (subject: SubjectKey): readonly [string, string] =>
+  'siren' in subject ? ['siren', subject.siren] : ['vat', subject.vat];
+
 /**
  * The AssessmentStore on the month-partitioned `assessments` table, for PostgreSQL and PGlite alike. Every read is
  * scoped by account. The assessment's subject, signals and per-source reports are kept whole as JSONB, so `get`
  * returns what was saved; `createdAt` comes back in canonical ISO form (`toISOString`), and ids that are not
- * UUIDs find nothing. `history` lists newest first (ties by id), 50 by default.
+ * UUIDs find nothing. `history` lists newest first (ties by id), 50 by default. `list` pages an account's
+ * assessments newest first (ties by id), each page starting after the cursor's (createdAt, id), so rows saved
+ * meanwhile neither repeat nor shift a page; a limit outside 1 to 200 is a RangeError.
  */
 export const createSqlAssessmentStore = (db: SqlExecutor): AssessmentStore => ({
   save: async (record) => {
     const { assessment } = record;
     await db.query(
       `insert into assessments (id, created_at, assessed_at, account_id, actor_id, subject_query, siren, siret, vat,
-         verdict, policy_version, state, subject, signals, sources, idempotency_key, correlation_id, version, evaluation)
+         verdict, policy_version, state, subject, signals, sources, idempotency_key, correlation_id, version, evaluation,
+         agent_account_id)
        values ($1, $2::timestamptz, $3::timestamptz, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb,
-         $15::jsonb, $16, $17, $18, $19::jsonb)`,
+         $15::jsonb, $16, $17, $18, $19::jsonb, $20)`,
       [
         record.id,
         record.createdAt,
@@ -98,6 +114,7 @@ export const createSqlAssessmentStore = (db: SqlExecutor): AssessmentStore => ({
         record.correlationId,
         record.version,
         record.evaluation === null ? null : JSON.stringify(record.evaluation),
+        record.agentAccountId,
       ],
     );
   },
@@ -141,10 +158,42 @@ export const createSqlAssessmentStore = (db: SqlExecutor): AssessmentStore => ({
     return row === undefined ? null : fromRow(row);
   },
 
+  list: async (query: AssessmentListQuery) => {
+    const limit = listLimit(query.limit);
+    if (!UUID.test(query.accountId)) return [];
+    if (query.after !== undefined && !UUID.test(query.after.id)) return [];
+    const params: unknown[] = [query.accountId];
+    const param = (value: unknown): string => {
+      params.push(value);
+      return `$${String(params.length)}`;
+    };
+    const where = ['account_id = $1'];
+    if (query.verdict !== undefined) where.push(`verdict = ${param(query.verdict)}`);
+    if (query.state !== undefined) where.push(`state = ${param(query.state)}`);
+    if (query.subject !== undefined) {
+      const [column, value] = subjectColumn(query.subject);
+      where.push(`${column} = ${param(value)}`);
+    }
+    if (query.from !== undefined) where.push(`created_at >= ${param(query.from)}::timestamptz`);
+    if (query.to !== undefined) where.push(`created_at < ${param(query.to)}::timestamptz`);
+    if (query.after !== undefined) {
+      const { createdAt, id } = query.after;
+      where.push(`(created_at, id) < (${param(createdAt)}::timestamptz, ${param(id)}::uuid)`);
+    }
+    const rows = await db.query<AssessmentRow>(
+      `select ${COLUMNS} from assessments
+        where ${where.join(' and ')}
+        order by created_at desc, id desc
+        limit ${param(limit)}`,
+      params,
+    );
+    return rows.map(fromRow);
+  },
+
   history: async (accountId, subject: SubjectKey, options = {}) => {
     const limit = historyLimit(options.limit);
     if (!UUID.test(accountId)) return [];
-    const [column, value] = 'siren' in subject ? ['siren', subject.siren] : ['vat', subject.vat];
+    const [column, value] = subjectColumn(subject);
     const rows = await db.query<AssessmentRow>(
       `select ${COLUMNS} from assessments
         where account_id = $1 and ${column} = $2

@@ -4,7 +4,9 @@ import type {
   AppendedEntry,
   AuditEntry,
   AuditLog,
+  AuditQuery,
   AuditVerification,
+  StoredAuditEntry,
 } from '#app/application/ports/audit-log.ts';
 import { InfrastructureError } from '#app/application/ports/infrastructure-error.ts';
 import type { JsonValue } from '#app/application/ports/json.ts';
@@ -121,6 +123,28 @@ const chainedOf = (row: EntryRow): ChainedAuditEntry => ({
   prevHash: row.prev_hash,
 });
 
+const storedOf = (row: EntryRow): StoredAuditEntry => ({
+  seq: Number(row.seq),
+  id: row.id,
+  occurredAt: String(row.occurred_at),
+  accountId: row.account_id,
+  actorId: row.actor_id,
+  ip: row.ip,
+  userAgent: row.user_agent,
+  correlationId: row.correlation_id,
+  action: row.action,
+  entityType: row.entity_type,
+  entityId: row.entity_id,
+  before: row.before,
+  after: row.after,
+  hash: row.hash,
+});
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The largest page `query` returns. */
+const AUDIT_QUERY_MAX_LIMIT = 200;
+
 const jsonParam = (value: JsonValue): string | null => (value === null ? null : JSON.stringify(value));
 
 /**
@@ -133,6 +157,9 @@ const jsonParam = (value: JsonValue): string | null => (value === null ? null : 
  * a stricter level gets a serialization failure when another appender moved the head first. An append whose head
  * moved between its read and its write (an executor outside a transaction) writes nothing and throws an
  * InfrastructureError AUDIT_CHAIN_CONTENDED; a missing head row throws AUDIT_CHAIN_HEAD_MISSING.
+ *
+ * `query` reads one account's entries only, newest first (by `seq`), with each filter the query sets; an account
+ * or actor id that is not a UUID finds nothing, and a limit outside 1 to 200 is a RangeError.
  *
  * `verify` needs no transaction: it reads the chain in pages of `pageSize` entries in `seq` order, and follows
  * the head if appends commit while it reads.
@@ -245,6 +272,36 @@ export const createSqlAuditLog = (
           [after.seq, after.occurred_at, pageSize],
         );
 
+  const query = async (q: AuditQuery): Promise<readonly StoredAuditEntry[]> => {
+    if (!Number.isSafeInteger(q.limit) || q.limit < 1 || q.limit > AUDIT_QUERY_MAX_LIMIT) {
+      throw new RangeError(
+        `An audit query's limit is an integer from 1 to ${String(AUDIT_QUERY_MAX_LIMIT)}.`,
+      );
+    }
+    if (!UUID.test(q.accountId) || (q.actorId !== undefined && !UUID.test(q.actorId))) return [];
+    const params: unknown[] = [q.accountId];
+    const param = (value: unknown): string => {
+      params.push(value);
+      return `$${String(params.length)}`;
+    };
+    const where = ['account_id = $1'];
+    if (q.action !== undefined) where.push(`action = ${param(q.action)}`);
+    if (q.entityType !== undefined) where.push(`entity_type = ${param(q.entityType)}`);
+    if (q.entityId !== undefined) where.push(`entity_id = ${param(q.entityId)}`);
+    if (q.actorId !== undefined) where.push(`actor_id = ${param(q.actorId)}::uuid`);
+    if (q.from !== undefined) where.push(`occurred_at >= ${param(q.from)}::timestamptz`);
+    if (q.to !== undefined) where.push(`occurred_at < ${param(q.to)}::timestamptz`);
+    if (q.beforeSeq !== undefined) where.push(`seq < ${param(q.beforeSeq)}::bigint`);
+    const rows = await db.query<EntryRow>(
+      `select ${ENTRY_COLUMNS} from audit_log
+        where ${where.join(' and ')}
+        order by seq desc
+        limit ${param(q.limit)}`,
+      params,
+    );
+    return rows.map(storedOf);
+  };
+
   const verify = async (): Promise<AuditVerification> => {
     let entries = 0;
     let last: EntryRow | null = null;
@@ -283,5 +340,5 @@ export const createSqlAuditLog = (
     return { ok: false, entries, firstBroken: null, reason: 'head_mismatch' };
   };
 
-  return { append, verify };
+  return { append, query, verify };
 };

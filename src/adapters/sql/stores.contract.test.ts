@@ -79,6 +79,7 @@ describeOnEachDatabase('SQL stores', (target) => {
       id,
       accountId: LOCAL_ACCOUNT,
       actorId: null,
+      agentAccountId: null,
       createdAt,
       version: 1,
       evaluation: null,

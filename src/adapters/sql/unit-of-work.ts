@@ -1,4 +1,6 @@
 import type { Stores, UnitOfWork } from '#app/application/ports/unit-of-work.ts';
+import { createSqlAccountStore } from './account-store.ts';
+import { createSqlApiClientStore } from './api-client-store.ts';
 import { createSqlAssessmentStore } from './assessment-store.ts';
 import { createSqlAuditLog } from './audit-log.ts';
 import type { SqlDatabase, SqlExecutor } from './database.ts';
@@ -16,6 +18,8 @@ export interface SqlStoreDeps {
 
 /** Every store bound to one executor: the database itself, or one transaction. */
 export const createSqlStores = (db: SqlExecutor, deps: SqlStoreDeps): Stores => ({
+  accounts: createSqlAccountStore(db),
+  apiClients: createSqlApiClientStore(db),
   assessments: createSqlAssessmentStore(db),
   observations: createSqlObservationStore(db, { concurrentSessions: deps.driver !== 'pglite' }),
   audit: createSqlAuditLog(db, deps),

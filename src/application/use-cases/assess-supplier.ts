@@ -49,6 +49,8 @@ export interface AssessSupplierInput {
   /** The account the assessment belongs to, and who asked for it. */
   readonly accountId: string;
   readonly actorId: string | null;
+  /** The ON_BEHALF agent account the actor acts through for the client account `accountId`, if any. */
+  readonly agentAccountId?: string | null;
   /** Same key and same request: the stored answer, with no registry call; same key, other request: a conflict. */
   readonly idempotencyKey?: string;
   /** Where the request came from, for the audit log. */
@@ -199,6 +201,7 @@ export const makeAssessSupplier = (deps: AssessSupplierDeps): AssessSupplier => 
           id: assessmentId,
           accountId: input.accountId,
           actorId: input.actorId,
+          agentAccountId: input.agentAccountId ?? null,
           createdAt: assessment.assessedAt,
           version: 1,
           state: assessment.sources.some((s) => s.status === 'unavailable') ? 'AWAITING_SOURCES' : 'COMPLETE',

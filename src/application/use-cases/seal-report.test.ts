@@ -95,6 +95,7 @@ describeOnEachDatabase('sealReport', (target) => {
       id,
       accountId,
       actorId: null,
+      agentAccountId: null,
       createdAt: assessment.assessedAt,
       version: 1,
       state: 'COMPLETE',
