@@ -43,7 +43,8 @@ export const MINIMUM_ROLE: Readonly<Record<Permission, Role>> = {
   manage_client_accounts: 'admin',
 };
 
-export const allows = (role: Role, permission: Permission): boolean => atLeast(role, MINIMUM_ROLE[permission]);
+export const allows = (role: Role, permission: Permission): boolean =>
+  atLeast(role, MINIMUM_ROLE[permission]);
 
 /**
  * How a caller reaches an account: as one of its members (with the membership's role), or as a member of an
