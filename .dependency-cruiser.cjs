@@ -79,7 +79,7 @@ module.exports = {
     ...drivers.map(([pkg, home]) => ({
       name: `driver-${pkg.replace(/[^a-z0-9]/gi, '')}-stays-home`,
       severity: 'error',
-      from: { path: '^src/', pathNot: `^${home}` },
+      from: { path: '^src/', pathNot: [`^${home}`, TEST] },
       to: { path: `node_modules/${pkg}` },
     })),
     {

@@ -79,7 +79,40 @@ export interface Config {
   readonly redis: { readonly url: string | null; readonly keyPrefix: string };
   /** The retry worker: run inside `npm start` (the embedded default) or only as `vigilance worker` processes. */
   readonly worker: { readonly inline: boolean; readonly idleMs: number };
+  readonly api: ApiConfig;
   readonly userAgent: string;
+}
+
+/** An OpenID provider people log in with (VIGILANCE_OIDC_PROVIDERS). */
+export interface OidcProviderSetting {
+  readonly id: string;
+  readonly name: string;
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: string | null;
+}
+
+/** The authenticated API: who may reach it, how people log in, how often anyone may call. */
+export interface ApiConfig {
+  /** Host names the server answers for (421 otherwise); `*` for any. */
+  readonly trustedHosts: readonly string[];
+  /** Origins whose browsers may call the API with credentials. */
+  readonly corsOrigins: readonly string[];
+  /** Behind a reverse proxy: how many hops to trust for the client address (0: none, the socket's address). */
+  readonly trustProxyHops: number;
+  /** External OpenID providers. */
+  readonly oidcProviders: readonly OidcProviderSetting[];
+  /** Whether the embedded local OpenID provider runs under /oidc (on by default in the embedded mode). */
+  readonly localLogin: boolean;
+  /** The ES256 key that signs API access tokens: a JWK file, created on first run. */
+  readonly tokenKeyFile: string;
+  /** Requests per client address a minute, by route class. */
+  readonly perMinute: {
+    readonly api: number;
+    readonly apiWrite: number;
+    readonly auth: number;
+    readonly token: number;
+  };
 }
 
 export interface ConfigError {
@@ -192,14 +225,18 @@ export const loadConfig = (env: Env): Result<Config, ConfigError> => {
   if (metrics !== '' && metrics !== 'on' && metrics !== 'off') {
     return problem(`VIGILANCE_METRICS must be "on" or "off", not "${metrics}".`);
   }
+  const baseUrl =
+    publicUrl.value ?? `http://localhost:${String(port.value === 0 ? DEFAULT_PORT : port.value)}`;
+  const api = apiConfig(env, baseUrl, dir, databaseUrl === '');
+  if (!api.ok) return api;
   return ok(
     Object.freeze({
+      api: api.value,
       signing: signing.value,
       storage: storage.value,
       renderer,
       // PORT=0 (any free port, for tests) leaves the public URL to be set explicitly; 8080 is the documented one.
-      publicBaseUrl:
-        publicUrl.value ?? `http://localhost:${String(port.value === 0 ? DEFAULT_PORT : port.value)}`,
+      publicBaseUrl: baseUrl,
       server: Object.freeze({
         host: host === '' ? '127.0.0.1' : host,
         port: port.value,
@@ -226,6 +263,104 @@ export const loadConfig = (env: Env): Result<Config, ConfigError> => {
         idleMs: idle.value,
       }),
       userAgent: USER_AGENT,
+    }),
+  );
+};
+
+const list = (raw: string | undefined): string[] =>
+  (raw ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+
+const PROVIDER_ID = /^[a-z0-9-]{1,40}$/;
+
+const oidcProviders = (raw: string | undefined): Result<OidcProviderSetting[], ConfigError> => {
+  if (raw === undefined || raw.trim() === '') return ok([]);
+  const bad = problem(
+    'VIGILANCE_OIDC_PROVIDERS must be a JSON array of {"id","name","issuer","clientId","clientSecret"?} ' +
+      '(id: lower-case letters, digits and dashes; issuer: an http(s) URL).',
+  );
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return bad;
+  }
+  if (!Array.isArray(parsed)) return bad;
+  const providers: OidcProviderSetting[] = [];
+  for (const item of parsed as unknown[]) {
+    if (typeof item !== 'object' || item === null) return bad;
+    const { id, name, issuer, clientId, clientSecret } = item as Record<string, unknown>;
+    if (
+      typeof id !== 'string' ||
+      !PROVIDER_ID.test(id) ||
+      id === 'local' ||
+      typeof name !== 'string' ||
+      typeof issuer !== 'string' ||
+      !URL.canParse(issuer) ||
+      typeof clientId !== 'string' ||
+      clientId === '' ||
+      (clientSecret !== undefined && typeof clientSecret !== 'string')
+    ) {
+      return bad;
+    }
+    providers.push({ id, name, issuer, clientId, clientSecret: clientSecret ?? null });
+  }
+  return ok(providers);
+};
+
+const apiConfig = (
+  env: Env,
+  publicBaseUrl: string,
+  dataDir: string,
+  embedded: boolean,
+): Result<ApiConfig, ConfigError> => {
+  const publicHost = new URL(publicBaseUrl).hostname.replace(/^\[|\]$/g, '');
+  const hosts = list(env.VIGILANCE_TRUSTED_HOSTS);
+  const origins = list(env.VIGILANCE_CORS_ORIGINS);
+  for (const origin of origins) {
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
+      return problem(
+        `VIGILANCE_CORS_ORIGINS must list origins such as https://app.example, not "${origin}".`,
+      );
+    }
+  }
+  const hops = env.VIGILANCE_TRUST_PROXY?.trim() ?? '';
+  if (hops !== '' && !/^\d{1,2}$/.test(hops)) {
+    return problem(`VIGILANCE_TRUST_PROXY must be the number of proxies in front (0 to 99), not "${hops}".`);
+  }
+  const providers = oidcProviders(env.VIGILANCE_OIDC_PROVIDERS);
+  if (!providers.ok) return providers;
+  const local = env.VIGILANCE_LOCAL_LOGIN?.trim() ?? '';
+  if (local !== '' && local !== 'on' && local !== 'off') {
+    return problem(`VIGILANCE_LOCAL_LOGIN must be "on" or "off", not "${local}".`);
+  }
+  const rates = {
+    api: positiveInt(env, 'VIGILANCE_API_REQUESTS_PER_MINUTE', 1200, 'of requests'),
+    apiWrite: positiveInt(env, 'VIGILANCE_API_WRITES_PER_MINUTE', 120, 'of requests'),
+    auth: positiveInt(env, 'VIGILANCE_LOGIN_REQUESTS_PER_MINUTE', 60, 'of requests'),
+    token: positiveInt(env, 'VIGILANCE_TOKEN_REQUESTS_PER_MINUTE', 60, 'of requests'),
+  };
+  for (const rate of Object.values(rates)) if (!rate.ok) return rate;
+  const value = (r: Result<number, ConfigError>): number => (r.ok ? r.value : 0);
+  const tokenKey = env.VIGILANCE_TOKEN_KEY_FILE?.trim() ?? '';
+  return ok(
+    Object.freeze({
+      trustedHosts: Object.freeze(
+        hosts.length > 0 ? hosts : [...new Set([publicHost, 'localhost', '127.0.0.1', '[::1]'])],
+      ),
+      corsOrigins: Object.freeze(origins.length > 0 ? origins : [new URL(publicBaseUrl).origin]),
+      trustProxyHops: hops === '' ? 0 : Number(hops),
+      oidcProviders: Object.freeze(providers.value),
+      localLogin: local === '' ? embedded : local === 'on',
+      tokenKeyFile: tokenKey === '' ? `${dataDir}/keys/token-signing-key.json` : tokenKey,
+      perMinute: Object.freeze({
+        api: value(rates.api),
+        apiWrite: value(rates.apiWrite),
+        auth: value(rates.auth),
+        token: value(rates.token),
+      }),
     }),
   );
 };

@@ -18,19 +18,56 @@ import {
   type App,
   type SealedReport,
 } from '../../test/support/sealed-reports.ts';
-import { buildPublicServer, maskToken, type PublicServerDeps } from './public-routes.ts';
-import { PROBLEM_BODIES } from './problems.ts';
+import { createMemoryRequestLimiter } from '#app/adapters/memory/request-limiter.ts';
+import { createMemorySessionStore } from '#app/adapters/memory/session-store.ts';
+import type { RequestBudget } from '#app/application/ports/request-limiter.ts';
+import { createManualClock } from '../../test/support/manual-clock.ts';
+import { buildApp } from './app.ts';
+import { maskToken, type PublicRoutesDeps } from './public-routes.ts';
+import { problemBody } from './problems.ts';
 
 const PUBLIC_URL = 'https://verify.vigilance.example';
-const NOT_FOUND = '{"type":"about:blank","title":"Not Found","status":404,"code":"NOT_FOUND"}';
+// French unless the client prefers English, like the pages.
+const NOT_FOUND = '{"type":"about:blank","title":"Introuvable","status":404,"code":"NOT_FOUND"}';
+const PROBLEM_BODIES = {
+  RATE_LIMITED: problemBody('RATE_LIMITED', 'fr'),
+  SERVICE_UNAVAILABLE: problemBody('SERVICE_UNAVAILABLE', 'fr'),
+  BAD_REQUEST: problemBody('BAD_REQUEST', 'en'),
+};
 const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; " +
   "frame-ancestors 'none'; base-uri 'none'";
-const GENEROUS = {
+const GENEROUS: Record<string, RequestBudget> = {
   pages: { max: 10_000, windowMs: 60_000 },
   checks: { max: 10_000, windowMs: 60_000 },
   assets: { max: 10_000, windowMs: 60_000 },
+  metrics: { max: 10_000, windowMs: 60_000 },
 };
+
+type PublicServerDeps = PublicRoutesDeps & {
+  readonly newCorrelationId: () => string;
+  readonly rateLimit?: Record<string, RequestBudget>;
+  readonly logger?: boolean;
+  readonly trustProxy?: boolean;
+};
+
+/** The application with only the public routes, on in-memory budgets and sessions. */
+const buildPublicServer = ({
+  newCorrelationId,
+  rateLimit,
+  logger,
+  trustProxy,
+  ...routes
+}: PublicServerDeps) =>
+  buildApp({
+    newCorrelationId,
+    limiter: createMemoryRequestLimiter({ budgets: { ...GENEROUS, ...rateLimit } }),
+    sessions: createMemorySessionStore({ clock: createManualClock() }),
+    trustedHosts: ['*'],
+    publicRoutes: routes,
+    ...(logger === undefined ? {} : { logger }),
+    ...(trustProxy === undefined ? {} : { trustProxy }),
+  });
 
 const expectCommonHeaders = (res: LightMyRequestResponse): void => {
   expect(res.headers['content-security-policy']).toBe(CSP);
@@ -500,7 +537,11 @@ describe('public verification server', () => {
         expect(fault.statusCode).toBe(503);
         expect(fault.body).toBe(PROBLEM_BODIES.SERVICE_UNAVAILABLE);
         expectCommonHeaders(fault);
-        const bug = await s.inject({ method: 'GET', url: `/verify/${valid.token}/latest` });
+        const bug = await s.inject({
+          method: 'GET',
+          url: `/verify/${valid.token}/latest`,
+          headers: { 'accept-language': 'en' },
+        });
         expect(bug.statusCode).toBe(500);
         expect(bug.body).toBe(
           '{"type":"about:blank","title":"Internal Server Error","status":500,"code":"INTERNAL"}',

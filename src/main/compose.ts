@@ -43,7 +43,8 @@ import { createPrometheusMetrics } from '#app/adapters/prometheus/metrics.ts';
 import { createMemoryCircuitBreaker } from '#app/adapters/memory/circuit-breaker.ts';
 import { createMemoryRateLimiter } from '#app/adapters/memory/rate-limiter.ts';
 import { createRedisCircuitBreaker } from '#app/adapters/redis/circuit-breaker.ts';
-import { openRedis } from '#app/adapters/redis/client.ts';
+import { openRedis, type RedisConnection } from '#app/adapters/redis/client.ts';
+import type { Stores, UnitOfWork } from '#app/application/ports/unit-of-work.ts';
 import { createRedisRateLimiter } from '#app/adapters/redis/rate-limiter.ts';
 import { openPgliteDatabase } from '#app/adapters/pglite/database.ts';
 import { openPostgresDatabase } from '#app/adapters/postgres/database.ts';
@@ -84,8 +85,25 @@ export interface UseCases {
   readonly publicKeys: () => Promise<readonly PublishedKey[]>;
 }
 
+/** What compose built that the HTTP composition (src/main/web.ts) builds on. */
+export interface AppParts {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly stores: Stores;
+  readonly unitOfWork: UnitOfWork;
+  readonly storage: ObjectStorage;
+  /** Serves a filesystem download link (the PDF, or null when the link is not authentic or has expired). */
+  readonly serveFile:
+    ((key: string, expires: string, signature: string) => Promise<Uint8Array | null>) | null;
+  /** The Redis connection when REDIS_URL is set (shared by every Redis adapter of the process). */
+  readonly redis: RedisConnection | null;
+  /** Registers something to release when the application closes (in reverse order). */
+  onClose(closer: () => Promise<void>): void;
+}
+
 export interface App {
   readonly useCases: UseCases;
+  readonly parts: AppParts;
   readonly ids: IdGenerator;
   /** Where the registries are reached (the sandbox's URLs in sandbox mode), for display. */
   readonly registryUrls: Readonly<Record<'insee' | 'recherche' | 'bodacc' | 'vies', string>>;
@@ -270,10 +288,12 @@ export const compose = async (
       signer = lazy.signer;
     }
     let storage = overrides.storage;
+    let serveFile: AppParts['serveFile'] = null;
     if (storage === undefined) {
       const opened = await openObjectStorage(config, clock);
       closers.push(() => opened.close());
       storage = opened.storage;
+      serveFile = opened.serveFile;
     }
     let renderer = overrides.renderer;
     if (renderer === undefined) {
@@ -284,9 +304,11 @@ export const compose = async (
     let onBreakerBackend: (backend: 'redis' | 'memory') => void = () => undefined;
     let breaker = overrides.breaker;
     let limiter = overrides.limiter;
-    if ((breaker === undefined || limiter === undefined) && config.redis.url !== null) {
+    let redis: RedisConnection | null = null;
+    if (config.redis.url !== null) {
       const connection = openRedis({ url: config.redis.url, name: 'vigilance' });
       closers.push(() => connection.close());
+      redis = connection;
       breaker ??= createRedisCircuitBreaker({
         redis: connection.redis,
         clock,
@@ -378,6 +400,18 @@ export const compose = async (
       });
 
     return {
+      parts: {
+        config,
+        clock,
+        stores,
+        unitOfWork,
+        storage,
+        serveFile,
+        redis,
+        onClose: (closer) => {
+          closers.push(closer);
+        },
+      },
       breaker,
       queueDepth,
       metrics: () => metrics.expose(),

@@ -8,10 +8,10 @@ import { migrate } from '#app/adapters/sql/migrate.ts';
 import { ensurePartitions } from '#app/adapters/sql/partitions.ts';
 import type { JobRun } from '#app/application/use-cases/process-jobs.ts';
 import { loadConfig } from '#app/config/config.ts';
-import { buildPublicServer } from '#app/http/public-routes.ts';
 import { BUILT_IN_FIXTURES_DIR, startSandbox, type Sandbox } from '#app/sandbox/server.ts';
 import { createManualClock } from '../../test/support/manual-clock.ts';
 import { compose, LOCAL_ACCOUNT_ID, LOCAL_USER_ID, type App } from './compose.ts';
+import { composeWeb } from './web.ts';
 
 /** The samples of a text exposition, by metric name and labels as written, e.g. `x_total{a="1"}`. */
 const samples = (body: string): Map<string, number> =>
@@ -38,7 +38,7 @@ describe('GET /metrics over the composed application', () => {
   let db: SqlDatabase;
   let dir: string;
   let app: App;
-  let server: Awaited<ReturnType<typeof buildPublicServer>>;
+  let server: Awaited<ReturnType<typeof composeWeb>>;
 
   beforeAll(async () => {
     sandbox = await startSandbox({ dir: BUILT_IN_FIXTURES_DIR });
@@ -56,12 +56,7 @@ describe('GET /metrics over the composed application', () => {
     });
     if (!config.ok) throw new Error(config.error.message);
     app = await compose(config.value, { database: db, clock });
-    server = await buildPublicServer({
-      publicVerification: app.useCases.publicVerification,
-      publicKeys: app.useCases.publicKeys,
-      newCorrelationId: () => 'generated',
-      metrics: app.metrics,
-    });
+    server = await composeWeb(app, { metrics: true });
   }, 60_000);
   afterAll(async () => {
     await server.close();

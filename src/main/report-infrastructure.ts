@@ -7,7 +7,10 @@ import type { ObjectStorage } from '#app/application/ports/object-storage.ts';
 import type { ReportRenderer } from '#app/application/ports/report-renderer.ts';
 import type { Signer } from '#app/application/ports/signer.ts';
 import type { ChromiumRenderer } from '#app/adapters/chromium/renderer.ts';
-import { createFilesystemObjectStorage } from '#app/adapters/filesystem/object-storage.ts';
+import {
+  createFilesystemObjectStorage,
+  verifyDownloadLink,
+} from '#app/adapters/filesystem/object-storage.ts';
 import { createPooledPdfRenderer } from '#app/adapters/pdf/worker-pool.ts';
 import type { Config } from '#app/config/config.ts';
 import { openSigner, type OpenSigner } from './signer.ts';
@@ -42,16 +45,27 @@ export const readOrCreateSecret = async (path: string): Promise<Uint8Array> => {
 export const openObjectStorage = async (
   config: Config,
   clock: Clock,
-): Promise<{ readonly storage: ObjectStorage; close(): Promise<void> }> => {
+): Promise<{
+  readonly storage: ObjectStorage;
+  /** Filesystem storage: serves its signed download links (`/files/<key>?expires=&sig=`). */
+  readonly serveFile:
+    ((key: string, expires: string, signature: string) => Promise<Uint8Array | null>) | null;
+  close(): Promise<void>;
+}> => {
   const s = config.storage;
   if (s.kind === 'filesystem') {
+    const linkSecret = await readOrCreateSecret(`${config.database.dataDir}/keys/link-secret`);
     const storage = createFilesystemObjectStorage({
       dir: s.dir,
-      linkSecret: await readOrCreateSecret(`${config.database.dataDir}/keys/link-secret`),
+      linkSecret,
       baseUrl: config.publicBaseUrl,
       clock,
     });
-    return { storage, close: () => Promise.resolve() };
+    const serveFile = async (key: string, expires: string, signature: string) =>
+      verifyDownloadLink({ linkSecret }, key, expires, signature, Math.floor(clock.now().getTime() / 1000))
+        ? storage.get(key)
+        : null;
+    return { storage, serveFile, close: () => Promise.resolve() };
   }
   // Loaded only when configured: the AWS SDK adds a tenth of a second to every command's start.
   const { createS3ObjectStorage } = await import('#app/adapters/s3/object-storage.ts');
@@ -62,7 +76,7 @@ export const openObjectStorage = async (
     ...(s.prefix === '' ? {} : { prefix: s.prefix }),
     clock,
   });
-  return { storage, close: () => storage.close() };
+  return { storage, serveFile: null, close: () => storage.close() };
 };
 
 /**

@@ -1,14 +1,14 @@
 import type { AddressInfo } from 'node:net';
 import { InfrastructureError } from '#app/application/ports/infrastructure-error.ts';
 import { loadConfig } from '#app/config/config.ts';
-import { buildPublicServer } from '#app/http/public-routes.ts';
 import { compose, PARTITION_MAINTENANCE_INTERVAL_MS } from './compose.ts';
+import { composeWeb } from './web.ts';
 import { jobLogObserver, WORKER_LOG_NAME } from './worker-log.ts';
 
 const EXIT = { OK: 0, CONFIG_INVALID: 2, INTERNAL: 3 } as const;
 
 /**
- * `npm start`: the public verification server. The only place of the server that touches the environment, the
+ * `npm start`: the public verification pages, the API, login and the token endpoint. The only place of the server that touches the environment, the
  * signals and exit codes. Runs until SIGINT or SIGTERM, then stops taking requests, lets those in flight finish
  * and releases what compose opened.
  */
@@ -39,18 +39,7 @@ const main = async (env: NodeJS.ProcessEnv): Promise<number> => {
   );
   try {
     if (signal.received) return EXIT.OK;
-    const server = await buildPublicServer({
-      publicVerification: app.useCases.publicVerification,
-      publicKeys: app.useCases.publicKeys,
-      newCorrelationId: () => app.ids.newId(),
-      publicBaseUrl: config.value.publicBaseUrl,
-      rateLimit: {
-        pages: { max: config.value.server.verifyPagesPerMinute, windowMs: 60_000 },
-        checks: { max: config.value.server.verifyChecksPerMinute, windowMs: 60_000 },
-      },
-      logger: true,
-      ...(config.value.server.metrics ? { metrics: app.metrics } : {}),
-    });
+    const server = await composeWeb(app, { logger: true, metrics: config.value.server.metrics });
     // The embedded default retries unavailable registries in this process; with PostgreSQL, `vigilance worker` does.
     if (config.value.worker.inline) {
       // The server's logger, so the worker's lines join the same stream: one JSON line per job.
@@ -68,7 +57,8 @@ const main = async (env: NodeJS.ProcessEnv): Promise<number> => {
       const shownHost = host.includes(':') ? `[${host}]` : host;
       process.stdout.write(
         `Vigilance listening on http://${shownHost}:${String(bound)} ` +
-          `(public verification: ${config.value.publicBaseUrl}/verify/<token>)\n`,
+          `(public verification: ${config.value.publicBaseUrl}/verify/<token>; ` +
+          `API: ${config.value.publicBaseUrl}/api/v1, documented at ${config.value.publicBaseUrl}/docs)\n`,
       );
       await stopped;
     } finally {

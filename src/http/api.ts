@@ -1,0 +1,58 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import { registerAccountRoutes } from './account-routes.ts';
+import type { ApiDeps } from './api-context.ts';
+import { registerAuthRoutes } from './auth-routes.ts';
+import { registerResourceRoutes } from './resource-routes.ts';
+
+export type { ApiDeps } from './api-context.ts';
+
+export const OPENAPI_PATH = '/api/v1/openapi.json';
+
+/**
+ * The authenticated API under /api/v1, login, the token endpoint, and their description: OpenAPI 3.1 generated
+ * from the routes' own schemas (what validates a request is what the document says) at /api/v1/openapi.json, and
+ * a browsable page at /docs.
+ */
+export const registerApi = async (app: FastifyInstance, deps: ApiDeps): Promise<void> => {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Vigilance API',
+        version: '1.0.0',
+        description:
+          'Know-your-supplier checks against SIRENE, BODACC and VIES, sealed PDF reports, accounts and API clients. ' +
+          'People call it with a session cookie (and X-CSRF-Token on unsafe methods); machines with a DPoP-bound ' +
+          'access token from POST /oauth/token. Errors are application/problem+json with a stable `code`.',
+      },
+      servers: [{ url: deps.publicBaseUrl }],
+      components: {
+        securitySchemes: {
+          dpop: {
+            type: 'http',
+            scheme: 'DPoP',
+            description: 'Authorization: DPoP <access token>, with a DPoP proof header (RFC 9449)',
+          },
+          session: { type: 'apiKey', in: 'cookie', name: '__Host-vigilance_session' },
+        },
+      },
+      security: [{ dpop: [] }, { session: [] }],
+    },
+  });
+
+  registerAuthRoutes(app, deps);
+  registerResourceRoutes(app, deps);
+  registerAccountRoutes(app, deps);
+
+  app.get(OPENAPI_PATH, { config: { rateClass: 'assets' }, schema: { hide: true } }, (_request, reply) =>
+    reply.header('cache-control', 'no-cache').send(app.swagger()),
+  );
+
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    uiConfig: { url: OPENAPI_PATH, deepLinking: true },
+  } as never);
+};
