@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { POLICY_V1 } from '#app/domain/policy.ts';
 import { SIGNAL_CODES } from '#app/domain/signals.ts';
 import { IDENTIFIER_ERROR_CODES } from '#app/domain/identifiers/identifiers.ts';
+import { PROBLEMS, USE_CASE_STATUS } from '#app/http/problems.ts';
 
 const doc = (name: string): string => readFileSync(new URL(`../docs/${name}`, import.meta.url), 'utf8');
 
@@ -54,5 +55,16 @@ describe('documentation', () => {
     ]) {
       expect(errors, code).toContain(`\`${code}\``);
     }
+  });
+
+  it('lists every problem code of the HTTP API, with its status', () => {
+    const errors = doc('errors.md');
+    const rows = errors.split('\n').map((line) => line.split('|').map((cell) => cell.trim()));
+    for (const problem of Object.values(PROBLEMS)) {
+      const row = rows.find((cells) => cells[1] === `\`${problem.code}\``);
+      expect(row, problem.code).toBeDefined();
+      expect(row?.[2], problem.code).toBe(String(problem.status));
+    }
+    for (const code of Object.keys(USE_CASE_STATUS)) expect(errors, code).toContain(`\`${code}\``);
   });
 });

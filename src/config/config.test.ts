@@ -139,4 +139,91 @@ describe('loadConfig', () => {
     const config = loadConfig({ DATABASE_URL: 'mysql://user:hunter2@h/db' });
     expect(!config.ok && config.error.message).not.toContain('hunter2');
   });
+
+  describe('the API', () => {
+    it('defaults to the public URL and loopback hosts, no CORS origin but its own, local login when embedded', () => {
+      const config = loadConfig({ VIGILANCE_PUBLIC_URL: 'https://vigilance.example' });
+      expect(config).toMatchObject({
+        ok: true,
+        value: {
+          api: {
+            trustedHosts: ['vigilance.example', 'localhost', '127.0.0.1', '[::1]'],
+            corsOrigins: ['https://vigilance.example'],
+            trustProxyHops: 0,
+            oidcProviders: [],
+            localLogin: true,
+            tokenKeyFile: '.vigilance/keys/token-signing-key.json',
+            perMinute: { api: 1200, apiWrite: 120, auth: 60, token: 60 },
+          },
+        },
+      });
+      const production = loadConfig({ DATABASE_URL: 'postgres://db/vigilance' });
+      expect(production.ok && production.value.api.localLogin).toBe(false);
+    });
+
+    it('reads hosts, origins, proxies, providers, local login, the token key and the budgets', () => {
+      const config = loadConfig({
+        VIGILANCE_TRUSTED_HOSTS: 'api.example, vigilance.example',
+        VIGILANCE_CORS_ORIGINS: 'https://app.example',
+        VIGILANCE_TRUST_PROXY: '1',
+        VIGILANCE_OIDC_PROVIDERS: JSON.stringify([
+          {
+            id: 'google',
+            name: 'Google',
+            issuer: 'https://accounts.google.com',
+            clientId: 'abc',
+            clientSecret: 's',
+          },
+        ]),
+        VIGILANCE_LOCAL_LOGIN: 'off',
+        VIGILANCE_TOKEN_KEY_FILE: '/secrets/token.json',
+        VIGILANCE_API_REQUESTS_PER_MINUTE: '5000',
+        VIGILANCE_API_WRITES_PER_MINUTE: '50',
+        VIGILANCE_LOGIN_REQUESTS_PER_MINUTE: '10',
+        VIGILANCE_TOKEN_REQUESTS_PER_MINUTE: '20',
+      });
+      expect(config).toMatchObject({
+        ok: true,
+        value: {
+          api: {
+            trustedHosts: ['api.example', 'vigilance.example'],
+            corsOrigins: ['https://app.example'],
+            trustProxyHops: 1,
+            oidcProviders: [
+              {
+                id: 'google',
+                name: 'Google',
+                issuer: 'https://accounts.google.com',
+                clientId: 'abc',
+                clientSecret: 's',
+              },
+            ],
+            localLogin: false,
+            tokenKeyFile: '/secrets/token.json',
+            perMinute: { api: 5000, apiWrite: 50, auth: 10, token: 20 },
+          },
+        },
+      });
+    });
+
+    it.each([
+      ['VIGILANCE_CORS_ORIGINS', 'https://app.example/path'],
+      ['VIGILANCE_TRUST_PROXY', 'yes'],
+      ['VIGILANCE_OIDC_PROVIDERS', 'not json'],
+      ['VIGILANCE_OIDC_PROVIDERS', '[{"id":"local","name":"x","issuer":"https://x.example","clientId":"c"}]'],
+      [
+        'VIGILANCE_OIDC_PROVIDERS',
+        '[{"id":"Bad Id","name":"x","issuer":"https://x.example","clientId":"c"}]',
+      ],
+      ['VIGILANCE_LOCAL_LOGIN', 'maybe'],
+      ['VIGILANCE_API_REQUESTS_PER_MINUTE', '0'],
+    ])('refuses %s=%s', (name, value) => {
+      const config = loadConfig({ [name]: value });
+      expect(config.ok).toBe(false);
+      if (!config.ok) {
+        expect(config.error.code).toBe('CONFIG_INVALID');
+        expect(config.error.message).toContain(name);
+      }
+    });
+  });
 });

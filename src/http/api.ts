@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { registerAccountRoutes } from './account-routes.ts';
 import type { ApiDeps } from './api-context.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
+import { registerHomePage } from './home-page.ts';
 import { registerResourceRoutes } from './resource-routes.ts';
 
 export type { ApiDeps } from './api-context.ts';
@@ -42,6 +43,7 @@ export const registerApi = async (app: FastifyInstance, deps: ApiDeps): Promise<
     },
   });
 
+  registerHomePage(app, deps);
   registerAuthRoutes(app, deps);
   registerResourceRoutes(app, deps);
   registerAccountRoutes(app, deps);
@@ -52,7 +54,11 @@ export const registerApi = async (app: FastifyInstance, deps: ApiDeps): Promise<
 
   await app.register(swaggerUi, {
     routePrefix: '/docs',
-    staticCSP: true,
+    // Swagger UI's own files only: no inline code, no other origin (its default policy allows https: styles and
+    // upgrades requests to https, which a plain-http laptop install cannot serve).
+    staticCSP:
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+      "font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
     uiConfig: { url: OPENAPI_PATH, deepLinking: true },
   } as never);
 };

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import type { JsonValue } from '#app/application/ports/json.ts';
-import { CLIENT_ASSERTION_TYPE } from '#app/application/use-cases/machine-access.ts';
 import {
   accountIdOf,
   clearSessionCookies,
@@ -327,4 +326,3 @@ export const registerAuthRoutes = (app: FastifyInstance, deps: ApiDeps): void =>
   );
 };
 
-export { CLIENT_ASSERTION_TYPE };
