@@ -158,17 +158,28 @@ export const buildApp = async (deps: AppDeps): Promise<FastifyInstance> => {
     if (code === 'BODY_TOO_LARGE' && request.routeOptions.config.tooLarge !== undefined) {
       code = request.routeOptions.config.tooLarge;
     }
-    const validation = (error as { validation?: readonly { instancePath?: string; message?: string }[] })
-      .validation;
+    const validation = (
+      error as {
+        validation?: readonly {
+          instancePath?: string;
+          message?: string;
+          params?: { additionalProperty?: unknown };
+        }[];
+      }
+    ).validation;
     if (code === 'VALIDATION_FAILED' && validation !== undefined) {
       const problem = { ...PROBLEMS.VALIDATION_FAILED, ...localized('VALIDATION_FAILED', request) };
       const context = (error as { validationContext?: string }).validationContext ?? 'request';
       return sendProblemObject(request, reply, {
         ...problem,
-        errors: validation.map((v) => ({
-          where: `${context}${v.instancePath ?? ''}`,
-          message: v.message ?? 'is not valid',
-        })),
+        errors: validation.map((v) => {
+          // An unknown member is named by the check, not by the path (which is the object holding it).
+          const extra = v.params?.additionalProperty;
+          return {
+            where: `${context}${v.instancePath ?? ''}${typeof extra === 'string' ? `/${extra}` : ''}`,
+            message: v.message ?? 'is not valid',
+          };
+        }),
       });
     }
     return sendProblem(request, reply, code);

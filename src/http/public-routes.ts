@@ -129,7 +129,17 @@ export const registerPublicRoutes = (app: FastifyInstance, deps: PublicRoutesDep
     {
       config: { rateClass: 'checks', csrf: false, tooLarge: 'PDF_TOO_LARGE' },
       bodyLimit: maxPdfBytes,
-      schema: byToken('Checks a PDF file (the body, application/pdf) against the sealed report'),
+      schema: {
+        ...byToken('Checks a PDF file (the body, application/pdf) against the sealed report'),
+        // Described for the OpenAPI document; the route checks the body itself (a PDF, at most the limit).
+        body: {
+          content: {
+            'application/pdf': {
+              schema: { description: 'The PDF file itself, as sealed (at most 10 MiB)' },
+            },
+          },
+        },
+      },
     },
     async (request, reply) => {
       const body = request.body;

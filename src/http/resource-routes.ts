@@ -391,7 +391,8 @@ export const registerResourceRoutes = (app: FastifyInstance, deps: ApiDeps): voi
     {
       schema: {
         tags: tags.suppliers,
-        summary: 'What the registries said was true of a supplier at a legal date, as known at a given time',
+        summary:
+          'What the registries said was true of a supplier the account has assessed, at a legal date, as known at a given time',
         params: {
           type: 'object',
           properties: { identifier: { type: 'string', maxLength: 64 } },
@@ -408,7 +409,16 @@ export const registerResourceRoutes = (app: FastifyInstance, deps: ApiDeps): voi
       },
     },
     async (request, reply) => {
-      await authorize(deps, request, 'read');
+      const { access } = await authorize(deps, request, 'read');
+      // The registries' answers are public and shared, but when they were asked says who was looking: an account
+      // sees the state of the suppliers it has assessed, and nothing of the others.
+      const assessed = await deps.resources.assessments({
+        accountId: access.accountId,
+        identifier: request.params.identifier,
+        limit: 1,
+      });
+      if (!assessed.ok) return sendUseCaseError(request, reply, assessed.error);
+      if (assessed.value.length === 0) return sendProblem(request, reply, 'NOT_FOUND');
       const state = await deps.getSupplierState({
         identifier: request.params.identifier,
         ...(request.query.validAt === undefined ? {} : { validAt: request.query.validAt }),
