@@ -325,4 +325,3 @@ export const registerAuthRoutes = (app: FastifyInstance, deps: ApiDeps): void =>
     },
   );
 };
-
