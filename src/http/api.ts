@@ -57,7 +57,9 @@ export const registerApi = async (app: FastifyInstance, deps: ApiDeps): Promise<
     // Swagger UI's own files only: no inline code, no other origin (its default policy allows https: styles and
     // upgrades requests to https, which a plain-http laptop install cannot serve).
     staticCSP:
-      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+      // One inline style Swagger UI sets by itself is allowed by its hash.
+      "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-hashes' " +
+      "'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='; img-src 'self' data:; connect-src 'self'; " +
       "font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
     uiConfig: { url: OPENAPI_PATH, deepLinking: true },
   } as never);

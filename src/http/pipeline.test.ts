@@ -22,7 +22,7 @@ const OTHER_ORIGIN = 'https://evil.example';
 const BODY_LIMIT = 1024;
 const SESSION_TTL_MS = 60 * 60 * 1000;
 const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; " +
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; " +
   "frame-ancestors 'none'; base-uri 'none'";
 const THROWN_MESSAGE = 'connection to db.internal:5432 refused for user vigilance_owner';
 
@@ -586,6 +586,20 @@ describe('the request pipeline', () => {
       expect(res.statusCode).toBe(200);
       expect(res.headers['access-control-allow-origin']).toBeUndefined();
       expect(res.headers['access-control-allow-credentials']).toBeUndefined();
+    });
+
+    it('leaves same-origin writes and `Origin: null` (a form posted under no-referrer) to the CSRF check', async () => {
+      const h = await harness();
+      for (const origin of ['http://localhost:80', 'null']) {
+        const res = await h.send({
+          method: 'POST',
+          url: '/thing',
+          headers: { origin, host: 'localhost:80' },
+          payload: { name: 'x' },
+        });
+        expect(res.statusCode, origin).toBe(200);
+        expect(res.headers['access-control-allow-origin'], origin).toBeUndefined();
+      }
     });
   });
 

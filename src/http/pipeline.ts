@@ -57,7 +57,7 @@ export interface PipelineStage {
 }
 
 const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; " +
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; " +
   "frame-ancestors 'none'; base-uri 'none'";
 
 /** On every response, errors and rejections included. Tokens are in addresses: no referrer ever leaves. */
@@ -138,7 +138,10 @@ export const makePipeline = (deps: PipelineDeps): readonly PipelineStage[] => {
     },
     cors: (request, reply) => {
       const origin = request.headers.origin;
-      if (origin === undefined) return;
+      // Same-origin requests are not CORS; `null` is what a browser sends for its own form posts under our
+      // no-referrer policy (and from sandboxed frames): it names no origin to allow, and CSRF guards those requests.
+      if (origin === undefined || origin === 'null' || origin === `${request.protocol}://${request.host}`)
+        return;
       const preflight =
         request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined;
       if (!origins.has(origin)) {

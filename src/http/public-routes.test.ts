@@ -35,7 +35,7 @@ const PROBLEM_BODIES = {
   BAD_REQUEST: problemBody('BAD_REQUEST', 'en'),
 };
 const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; " +
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; " +
   "frame-ancestors 'none'; base-uri 'none'";
 const GENEROUS: Record<string, RequestBudget> = {
   pages: { max: 10_000, windowMs: 60_000 },

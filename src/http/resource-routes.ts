@@ -108,6 +108,7 @@ const requestedByOf = async (
   deps: ApiDeps,
   principal: Principal,
   access: AccountAccess,
+  lang: 'fr' | 'en',
 ): Promise<string | null> => {
   if (access.via !== 'agent' || access.agentAccountId === null || principal.kind !== 'user') return null;
   const [user, agent, client] = await Promise.all([
@@ -116,7 +117,8 @@ const requestedByOf = async (
     deps.resources.account(access.accountId),
   ]);
   const who = user === null ? principal.userId : (user.displayName ?? user.email);
-  return `${who} (${agent?.name ?? access.agentAccountId}), on behalf of ${client?.name ?? access.accountId}`;
+  const onBehalfOf = lang === 'fr' ? 'pour le compte de' : 'on behalf of';
+  return `${who} (${agent?.name ?? access.agentAccountId}), ${onBehalfOf} ${client?.name ?? access.accountId}`;
 };
 
 const requestLang = (request: FastifyRequest, asked: 'fr' | 'en' | undefined): 'fr' | 'en' =>
@@ -282,13 +284,14 @@ export const registerResourceRoutes = (app: FastifyInstance, deps: ApiDeps): voi
     async (request, reply) => {
       const { principal, access } = await authorize(deps, request, 'seal');
       if (!isUuid(request.params.id)) return sendProblem(request, reply, 'NOT_FOUND');
+      const lang = requestLang(request, request.body?.lang);
       const sealed = await deps.sealReport({
         accountId: access.accountId,
         actorId: actorIdOf(principal),
         assessmentId: request.params.id,
-        lang: requestLang(request, request.body?.lang),
+        lang,
         correlationId: request.id,
-        requestedBy: await requestedByOf(deps, principal, access),
+        requestedBy: await requestedByOf(deps, principal, access, lang),
         origin: originOf(request),
       });
       if (!sealed.ok) return sendUseCaseError(request, reply, sealed.error);
