@@ -61,9 +61,11 @@ export interface AppDeps {
   readonly mounts?: readonly Mount[];
   /** Log requests (JSON lines on stdout); tokens in addresses are masked. */
   readonly logger?: boolean;
+  /** Where the log lines go instead of stdout's synchronous writes (a buffered destination). */
+  readonly logStream?: { write(line: string): unknown };
   /** Behind a reverse proxy: which hops to trust for the client address (Fastify's `trustProxy`). */
   readonly trustProxy?: boolean | string | number;
-  /** The largest body of any route (a PDF file check is the largest): 10 MiB by default. */
+  /** The largest body of a route that sets none of its own: 1 MiB by default. */
   readonly bodyLimit?: number;
   /** Observes each pipeline stage as it runs (tracing, tests). */
   readonly onStage?: (name: StageName, request: FastifyRequest) => void;
@@ -75,7 +77,8 @@ const CORRELATION_ID = /^[A-Za-z0-9._-]{1,128}$/;
 /** Longer than any token or id the server accepts: a longer path segment opens nothing, answered 404. */
 const MAX_PARAM_LENGTH = 256;
 
-export const DEFAULT_BODY_LIMIT = 10 * 1024 * 1024;
+/** The largest JSON body: 1 MiB (the PDF file check sets its own, larger limit). */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 /**
  * The HTTP application: the public verification routes, the authenticated API under /api/v1 with its OpenAPI
@@ -95,6 +98,7 @@ export const buildApp = async (deps: AppDeps): Promise<FastifyInstance> => {
       deps.logger === true
         ? {
             level: 'info',
+            ...(deps.logStream === undefined ? {} : { stream: deps.logStream }),
             serializers: {
               req: (req) => ({ method: req.method, url: maskToken(req.url), remoteAddress: req.ip }),
             },

@@ -30,6 +30,8 @@ const perMinute = (max: number): RequestBudget => ({ max, windowMs: 60_000 });
 export interface WebOptions {
   /** JSON access lines on stdout. */
   readonly logger?: boolean;
+  /** Where the log lines go (stdout when absent). */
+  readonly logStream?: { write(line: string): unknown };
   /** Serve `GET /metrics`. */
   readonly metrics?: boolean;
   /** Observes each pipeline stage as it runs (tests). */
@@ -115,6 +117,7 @@ export const composeWeb = async (app: App, options: WebOptions = {}): Promise<Ht
     trustedHosts: api.trustedHosts,
     corsOrigins: api.corsOrigins,
     logger: options.logger === true,
+    ...(options.logStream === undefined ? {} : { logStream: options.logStream }),
     ...(api.trustProxyHops > 0 ? { trustProxy: api.trustProxyHops } : {}),
     ...(options.onStage === undefined ? {} : { onStage: options.onStage }),
     mounts,

@@ -3,7 +3,6 @@ import {
   calculateJwkThumbprint,
   decodeJwt,
   decodeProtectedHeader,
-  EmbeddedJWK,
   errors,
   importJWK,
   jwtVerify,
@@ -36,6 +35,8 @@ export interface JoseMachineTokensOptions {
 }
 
 const MAX_ACCESS_TOKEN_SECONDS = 600;
+/** How many distinct DPoP keys stay imported. */
+const PROOF_KEY_CACHE_SIZE = 1000;
 const MAX_ASSERTION_AHEAD_SECONDS = 300;
 const ASSERTION_CLOCK_TOLERANCE_SECONDS = 30;
 const DPOP_IAT_PAST_SECONDS = 60;
@@ -196,6 +197,37 @@ export const createJoseMachineTokens = (options: JoseMachineTokensOptions): Mach
     throw new RangeError('verifiedTokenCacheSize is a whole number of tokens');
   }
   const verified = new Map<string, AccessTokenClaims>();
+  /**
+   * The DPoP keys seen lately, imported, with their thumbprints: a client signs every proof with the same key, and
+   * importing it again for each request was half the cost of checking a proof. Keyed by the algorithm and the
+   * key's public members, so a cached key is only ever used for exactly that key.
+   */
+  const proofKeys = new Map<
+    string,
+    Promise<{ readonly key: CryptoKey | Uint8Array; readonly jkt: string }>
+  >();
+  const proofKeyOf = (jwk: JWK, alg: string) => {
+    const id = `${alg} ${JSON.stringify([jwk.kty, jwk.crv, jwk.x, jwk.y, jwk.n, jwk.e])}`;
+    let entry = proofKeys.get(id);
+    if (entry === undefined) {
+      entry = Promise.all([importJWK(jwk, alg), calculateJwkThumbprint(jwk, 'sha256')]).then(
+        ([key, jkt]) => ({
+          key,
+          jkt,
+        }),
+      );
+      // A key that cannot be imported is not remembered: each proof with it is refused on its own.
+      entry.catch(() => proofKeys.delete(id));
+      if (proofKeys.size >= PROOF_KEY_CACHE_SIZE) {
+        const oldest = proofKeys.keys().next();
+        if (oldest.done !== true) proofKeys.delete(oldest.value);
+      }
+    } else {
+      proofKeys.delete(id);
+    }
+    proofKeys.set(id, entry);
+    return entry;
+  };
   let verificationKey: Promise<CryptoKey | Uint8Array> | undefined;
   const publicKey = (): Promise<CryptoKey | Uint8Array> => {
     verificationKey ??= importJWK(key.publicJwk, 'ES256');
@@ -292,9 +324,12 @@ export const createJoseMachineTokens = (options: JoseMachineTokensOptions): Mach
       if (!isObject(jwk)) return refuseProof('the DPoP proof has no "jwk" header');
       if (hasPrivateMembers(jwk)) return refuseProof('the DPoP proof\'s "jwk" header must be a public key');
       let payload: JWTPayload;
+      let jkt: string;
       try {
-        ({ payload } = await jwtVerify(proof, EmbeddedJWK, {
-          algorithms: [...DPOP_ALGORITHMS],
+        const proofKey = await proofKeyOf(jwk, header.alg);
+        jkt = proofKey.jkt;
+        ({ payload } = await jwtVerify(proof, proofKey.key, {
+          algorithms: [header.alg],
           typ: DPOP_TYP,
           currentDate: clock.now(),
         }));
@@ -323,7 +358,7 @@ export const createJoseMachineTokens = (options: JoseMachineTokensOptions): Mach
           return refuseProof('the DPoP proof\'s "ath" is not the hash of the access token');
         }
       }
-      return ok({ jkt: await calculateJwkThumbprint(jwk as JWK, 'sha256'), jti, iat });
+      return ok({ jkt, jti, iat });
     },
 
     issueAccessToken: async ({ clientId, accountId, jkt, ttlSeconds }) => {

@@ -238,6 +238,8 @@ export const createSqlAccountStore = (db: SqlExecutor): AccountStore => ({
         where c.client_account_id = $2
        order by via desc, agent_account_id`,
       [userId, accountId],
+      // On every API request of a person: planned once per connection.
+      { name: 'account_access' },
     );
     const direct = rows.find((row) => row.via === 'membership');
     if (direct !== undefined) {

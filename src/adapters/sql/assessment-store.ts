@@ -154,6 +154,8 @@ export const createSqlAssessmentStore = (db: SqlExecutor): AssessmentStore => ({
     const [row] = await db.query<AssessmentRow>(
       `select ${COLUMNS} from assessments where account_id = $1 and id = $2`,
       [accountId, id],
+      // The API's most frequent read: planned once per connection.
+      { name: 'assessment_by_id' },
     );
     return row === undefined ? null : fromRow(row);
   },
