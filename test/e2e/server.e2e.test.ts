@@ -80,7 +80,8 @@ describe('npm start (the public verification server)', () => {
   it('prints where it listens, with the bound port and the public verification address', () => {
     expect(baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
     expect(io.output().stdout).toContain(
-      '(public verification: https://verify.vigilance.example/verify/<token>)',
+      '(public verification: https://verify.vigilance.example/verify/<token>; ' +
+        'API: https://verify.vigilance.example/api/v1, documented at https://verify.vigilance.example/docs)',
     );
   });
 
@@ -101,7 +102,7 @@ describe('npm start (the public verification server)', () => {
 
   it('answers an unknown token with the problem 404, and keeps the token out of its logs', async () => {
     const token = 'Qx7'.repeat(14) + 'Z';
-    const res = await fetch(`${baseUrl}/verify/${token}`);
+    const res = await fetch(`${baseUrl}/verify/${token}`, { headers: { 'accept-language': 'en' } });
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(await res.json()).toEqual({

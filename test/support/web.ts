@@ -36,6 +36,8 @@ export interface WebHarness {
 }
 
 export interface WebOptions {
+  /** The public URL, when not the server's own address (instances behind one name, as in production). */
+  readonly publicUrl?: string;
   /** Extra environment (budgets, trusted hosts, CORS...). */
   readonly env?: Readonly<Record<string, string>>;
   /** An open, migrated database to use instead of the data directory's embedded one. */
@@ -54,7 +56,7 @@ export const startWeb = async (options: WebOptions = {}): Promise<WebHarness> =>
   const config = loadConfig({
     VIGILANCE_REGISTRIES: 'sandbox',
     VIGILANCE_DATA_DIR: dataDir,
-    VIGILANCE_PUBLIC_URL: baseUrl,
+    VIGILANCE_PUBLIC_URL: options.publicUrl ?? baseUrl,
     PORT: String(port),
     VIGILANCE_INLINE_WORKER: 'false',
     VIGILANCE_API_REQUESTS_PER_MINUTE: '100000',
