@@ -1,30 +1,15 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import type {
-  RequestBudget,
-  RequestDecision,
-  RequestLimiter,
+import {
+  checkBudgets,
+  type RequestBudget,
+  type RequestDecision,
+  type RequestLimiter,
 } from '#app/application/ports/request-limiter.ts';
 
 export interface MemoryRequestLimiterOptions {
   /** The budget of each route class; a class without one is a programming error. */
   readonly budgets: Readonly<Record<string, RequestBudget>>;
 }
-
-const isPositiveInteger = (n: number): boolean => Number.isSafeInteger(n) && n > 0;
-
-/**
- * Refuses, with a RangeError at start-up, a budget that is not a positive whole number of requests over a window of
- * whole seconds (rate-limiter-flexible counts windows in seconds; the Redis adapter refuses the same budgets).
- */
-const checkBudgets = (budgets: Readonly<Record<string, RequestBudget>>): void => {
-  for (const [routeClass, { max, windowMs }] of Object.entries(budgets)) {
-    if (!isPositiveInteger(max) || !isPositiveInteger(windowMs) || windowMs % 1000 !== 0) {
-      throw new RangeError(
-        `The request budget of "${routeClass}" needs a whole number of requests and a window of whole seconds.`,
-      );
-    }
-  }
-};
 
 type Count = (key: string) => Promise<RequestDecision>;
 

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type {
-  RequestBudget,
-  RequestDecision,
-  RequestLimiter,
+import {
+  checkBudgets,
+  type RequestBudget,
+  type RequestDecision,
+  type RequestLimiter,
 } from '#app/application/ports/request-limiter.ts';
 
 export interface RedisRequestLimiterOptions {
@@ -21,22 +22,6 @@ export interface RedisRequestLimiterOptions {
   /** The budget of each route class; a class without one is a programming error. */
   readonly budgets: Readonly<Record<string, RequestBudget>>;
 }
-
-const isPositiveInteger = (n: number): boolean => Number.isSafeInteger(n) && n > 0;
-
-/**
- * Refuses, with a RangeError at start-up, a budget that is not a positive whole number of requests over a window of
- * whole seconds (rate-limiter-flexible's Redis store keeps windows in seconds; the memory adapter refuses the same).
- */
-const checkBudgets = (budgets: Readonly<Record<string, RequestBudget>>): void => {
-  for (const [routeClass, { max, windowMs }] of Object.entries(budgets)) {
-    if (!isPositiveInteger(max) || !isPositiveInteger(windowMs) || windowMs % 1000 !== 0) {
-      throw new RangeError(
-        `The request budget of "${routeClass}" needs a whole number of requests and a window of whole seconds.`,
-      );
-    }
-  }
-};
 
 /** A client key as a Redis key part: fixed length, no separator or glob character, and no IP address in Redis. */
 const keyPartOf = (key: string): string => createHash('sha256').update(key, 'utf8').digest('hex');

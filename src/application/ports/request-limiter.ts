@@ -20,3 +20,20 @@ export type RequestDecision =
 export interface RequestLimiter {
   consume(routeClass: string, key: string): Promise<RequestDecision>;
 }
+
+const isPositiveInteger = (n: number): boolean => Number.isSafeInteger(n) && n > 0;
+
+/**
+ * Refuses, with a RangeError at start-up, a budget that is not a positive whole number of requests over a window of
+ * whole seconds (rate-limiter-flexible counts windows in seconds). Every adapter calls it, so they accept the same
+ * budgets.
+ */
+export const checkBudgets = (budgets: Readonly<Record<string, RequestBudget>>): void => {
+  for (const [routeClass, { max, windowMs }] of Object.entries(budgets)) {
+    if (!isPositiveInteger(max) || !isPositiveInteger(windowMs) || windowMs % 1000 !== 0) {
+      throw new RangeError(
+        `The request budget of "${routeClass}" needs a whole number of requests and a window of whole seconds.`,
+      );
+    }
+  }
+};
