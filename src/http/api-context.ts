@@ -24,8 +24,6 @@ export interface ApiDeps {
   /** A new 256-bit secret (session ids, CSRF secrets). */
   readonly newToken: () => string;
   readonly sessions: SessionStore;
-  /** How long a login lasts; 12 hours by default. */
-  readonly sessionTtlMs?: number;
   readonly identityProviders: IdentityProviders;
   readonly login: LoginUseCases;
   readonly machineAccess: MachineAccess;
@@ -42,8 +40,6 @@ export interface ApiDeps {
    */
   readonly serveFile?: (key: string, expires: string, signature: string) => Promise<Uint8Array | null>;
 }
-
-export const DEFAULT_SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 
 /** The header naming the account a request acts in, when not the caller's default one. */
 export const ACCOUNT_HEADER = 'vigilance-account';
@@ -136,16 +132,19 @@ export const originOf = (request: FastifyRequest) => ({
   userAgent: request.headers['user-agent'] ?? null,
 });
 
-/** Starts or replaces a session: a new id every time (a login never keeps the id it arrived with). */
+/**
+ * Starts a session: a new id every time (a login never keeps the id it arrived with). The store keeps it `ttlMs`
+ * (extended by each request, see the session stage); the cookie lasts `cookieMs`, the session's longest life.
+ */
 export const startSession = async (
   deps: ApiDeps,
   reply: FastifyReply,
   data: SessionData,
-  ttlMs: number,
+  lifetime: { readonly ttlMs: number; readonly cookieMs: number },
 ): Promise<string> => {
   const id = deps.newToken();
-  await deps.sessions.set(id, data, ttlMs);
-  const maxAge = Math.floor(ttlMs / 1000);
+  await deps.sessions.set(id, data, lifetime.ttlMs);
+  const maxAge = Math.floor(lifetime.cookieMs / 1000);
   reply.header('set-cookie', [
     serializeCookie(SESSION_COOKIE, id, { httpOnly: true, sameSite: 'Lax', maxAge }),
     serializeCookie(CSRF_COOKIE, csrfTokenOf(data.csrfSecret), { httpOnly: false, sameSite: 'Lax', maxAge }),

@@ -50,6 +50,8 @@ export interface AppDeps {
   readonly newCorrelationId: () => string;
   readonly limiter: RequestLimiter;
   readonly sessions: SessionStore;
+  /** The time, for sessions' lifetimes; the system's by default. */
+  readonly now?: () => Date;
   /** Host names (without port) the server answers for; anything else is 421. `*` for any. */
   readonly trustedHosts: readonly string[];
   /** Origins whose browsers may call the API with credentials (CORS). */
@@ -129,6 +131,7 @@ export const buildApp = async (deps: AppDeps): Promise<FastifyInstance> => {
   const stages = makePipeline({
     limiter: deps.limiter,
     sessions: deps.sessions,
+    now: deps.now ?? (() => new Date()),
     trustedHosts: deps.trustedHosts,
     corsOrigins: deps.corsOrigins ?? [],
     ...(deps.onStage === undefined ? {} : { onStage: deps.onStage }),

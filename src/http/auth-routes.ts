@@ -4,7 +4,6 @@ import {
   accountIdOf,
   clearSessionCookies,
   contextOf,
-  DEFAULT_SESSION_TTL_MS,
   isUuid,
   principalOf,
   requestUrl,
@@ -12,7 +11,7 @@ import {
   type ApiDeps,
 } from './api-context.ts';
 import { serializeCookie } from './cookies.ts';
-import { CSRF_COOKIE, csrfTokenOf } from './pipeline.ts';
+import { CSRF_COOKIE, csrfTokenOf, SESSION_IDLE_MS, SESSION_MAX_MS } from './pipeline.ts';
 import { problemError, PROBLEM_CONTENT_TYPE } from './problems.ts';
 import { NO_STORE, sendProblem, sendUseCaseError } from './replies.ts';
 
@@ -50,7 +49,6 @@ const providerParams = {
  * tokens at `POST /oauth/token` with client_credentials and a private_key_jwt client assertion.
  */
 export const registerAuthRoutes = (app: FastifyInstance, deps: ApiDeps): void => {
-  const ttlMs = deps.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
   const auth = { rateClass: 'auth' };
 
   app.get(
@@ -100,7 +98,7 @@ export const registerAuthRoutes = (app: FastifyInstance, deps: ApiDeps): void =>
           pendingLogin: pendingLogin as unknown as JsonValue,
           provider: null,
         },
-        PENDING_LOGIN_MS,
+        { ttlMs: PENDING_LOGIN_MS, cookieMs: PENDING_LOGIN_MS },
       );
       return reply.header('cache-control', NO_STORE).redirect(start.authorizationUrl, 303);
     },
@@ -147,7 +145,7 @@ export const registerAuthRoutes = (app: FastifyInstance, deps: ApiDeps): void =>
           pendingLogin: null,
           provider: { id: pending.providerId, tokens: identity.value.tokens },
         },
-        ttlMs,
+        { ttlMs: SESSION_IDLE_MS, cookieMs: SESSION_MAX_MS },
       );
       return reply.header('cache-control', NO_STORE).redirect(pending.returnTo, 303);
     },
@@ -254,7 +252,12 @@ export const registerAuthRoutes = (app: FastifyInstance, deps: ApiDeps): void =>
       const { accountId } = request.body;
       const access = isUuid(accountId) ? await deps.resolveAccess(principal, accountId) : null;
       if (access === null) return sendProblem(request, reply, 'NOT_FOUND');
-      await deps.sessions.set(session.id, { ...session.data, accountId }, ttlMs);
+      const age = deps.clock.now().getTime() - Date.parse(session.data.createdAt);
+      await deps.sessions.set(
+        session.id,
+        { ...session.data, accountId },
+        Math.max(1, Math.min(SESSION_IDLE_MS, SESSION_MAX_MS - age)),
+      );
       return reply.header('cache-control', NO_STORE).send({ currentAccountId: accountId, role: access.role });
     },
   );

@@ -14,6 +14,8 @@ import {
   PIPELINE_ORDER,
   SESSION_COOKIE,
   type StageName,
+  SESSION_IDLE_MS,
+  SESSION_MAX_MS,
 } from './pipeline.ts';
 import { problemError } from './problems.ts';
 
@@ -80,6 +82,7 @@ const harness = async (options: HarnessOptions = {}): Promise<Harness> => {
     newCorrelationId: () => `generated-${String(++ids)}`,
     limiter: createMemoryRequestLimiter({ budgets }),
     sessions: counted,
+    now: () => clock.now(),
     trustedHosts: ['localhost'],
     corsOrigins: [ALLOWED_ORIGIN],
     bodyLimit: BODY_LIMIT,
@@ -725,6 +728,57 @@ describe('the request pipeline', () => {
       });
       expect(res.statusCode).toBe(200);
       expect(h.sessionReads()).toBe(1);
+    });
+  });
+
+  describe('session lifetime', () => {
+    const withSession = (h: Harness, id: string) =>
+      h.send({ method: 'GET', url: '/thing', headers: { cookie: cookies({ [SESSION_COOKIE]: id }) } });
+    const stored = (h: Harness, id: string) => h.store.get(id);
+
+    it('extends a session at a request at most every 5 minutes, so an active person stays logged in', async () => {
+      const h = await harness();
+      const { id } = await newSession(h);
+      // Stored for 2 hours; a request after 1 h 50 min extends it by another 2 hours.
+      await h.store.set(id, (await stored(h, id)) ?? expect.fail('stored'), SESSION_IDLE_MS);
+      h.clock.advance(110 * 60 * 1000);
+      await withSession(h, id);
+      expect((await stored(h, id))?.renewedAt).toBe(h.clock.now().toISOString());
+      h.clock.advance(60 * 60 * 1000);
+      expect(await stored(h, id)).not.toBeNull();
+      // Within 5 minutes of a renewal nothing is written again.
+      await withSession(h, id);
+      const renewedAt = (await stored(h, id))?.renewedAt;
+      expect(renewedAt).toBe(h.clock.now().toISOString());
+      h.clock.advance(60 * 1000);
+      await withSession(h, id);
+      h.clock.advance(60 * 1000);
+      await withSession(h, id);
+      expect((await stored(h, id))?.renewedAt).toBe(renewedAt);
+    });
+
+    it('forgets a session left idle for 2 hours', async () => {
+      const h = await harness();
+      const { id } = await newSession(h);
+      await h.store.set(id, (await stored(h, id)) ?? expect.fail('stored'), SESSION_IDLE_MS);
+      h.clock.advance(SESSION_IDLE_MS);
+      expect(await stored(h, id)).toBeNull();
+    });
+
+    it('ends a session 12 hours after the login, however active, and removes it from the store', async () => {
+      const h = await harness();
+      const { id } = await newSession(h);
+      await h.store.set(id, (await stored(h, id)) ?? expect.fail('stored'), SESSION_IDLE_MS);
+      for (let elapsed = 0; elapsed < SESSION_MAX_MS - 60 * 60 * 1000; elapsed += 60 * 60 * 1000) {
+        h.clock.advance(60 * 60 * 1000);
+        await withSession(h, id);
+        expect(await stored(h, id)).not.toBeNull();
+      }
+      h.clock.advance(60 * 60 * 1000);
+      const reads = h.sessionReads();
+      await withSession(h, id);
+      expect(h.sessionReads()).toBe(reads + 1);
+      expect(await stored(h, id)).toBeNull();
     });
   });
 });

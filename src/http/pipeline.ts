@@ -98,9 +98,19 @@ const sameText = (a: string, b: string): boolean => {
   return x.length === y.length && timingSafeEqual(x, y);
 };
 
+/**
+ * How long a login lasts: it ends after 2 hours without a request, and 12 hours after it began whatever happens.
+ * Each request extends it (at most once every 5 minutes, to spare the store a write per request).
+ */
+export const SESSION_IDLE_MS = 2 * 60 * 60 * 1000;
+export const SESSION_MAX_MS = 12 * 60 * 60 * 1000;
+const SESSION_RENEW_AFTER_MS = 5 * 60 * 1000;
+
 export interface PipelineDeps {
   readonly limiter: RequestLimiter;
   readonly sessions: SessionStore;
+  /** The time, for sessions' lifetimes. */
+  readonly now: () => Date;
   /** Host names (without port) the server answers for, lower-case; `*` answers for any. */
   readonly trustedHosts: readonly string[];
   /** Origins (scheme://host[:port]) whose browsers may call the API with credentials. */
@@ -167,7 +177,25 @@ export const makePipeline = (deps: PipelineDeps): readonly PipelineStage[] => {
       const id = parseCookies(request.headers.cookie).get(SESSION_COOKIE);
       if (id === undefined || id.length < 32 || id.length > 128) return;
       const data = await deps.sessions.get(id);
-      if (data !== null) request.session = { id, data };
+      if (data === null) return;
+      if (data.userId === null) {
+        // A login in progress keeps the short lifetime it was given.
+        request.session = { id, data };
+        return;
+      }
+      const now = deps.now().getTime();
+      const age = now - Date.parse(data.createdAt);
+      if (!(age < SESSION_MAX_MS)) {
+        await deps.sessions.delete(id);
+        return;
+      }
+      if (now - Date.parse(data.renewedAt ?? data.createdAt) < SESSION_RENEW_AFTER_MS) {
+        request.session = { id, data };
+        return;
+      }
+      const renewed = { ...data, renewedAt: new Date(now).toISOString() };
+      await deps.sessions.set(id, renewed, Math.min(SESSION_IDLE_MS, SESSION_MAX_MS - age));
+      request.session = { id, data: renewed };
     },
     trustedHost: (request) => {
       if (anyHost || hosts.has(request.hostname.toLowerCase())) return;

@@ -114,6 +114,7 @@ export const composeWeb = async (app: App, options: WebOptions = {}): Promise<Ht
     newCorrelationId: () => ids.newId(),
     limiter,
     sessions,
+    now: () => clock.now(),
     trustedHosts: api.trustedHosts,
     corsOrigins: api.corsOrigins,
     logger: options.logger === true,

@@ -9,6 +9,8 @@ export interface SessionData {
   /** The secret the CSRF token is derived from (base64url). */
   readonly csrfSecret: string;
   readonly createdAt: string;
+  /** When its time to live was last extended (absent: never since it was made). */
+  readonly renewedAt?: string;
   /** A login in progress: what the callback needs (PKCE verifier, state, nonce...), opaque to the store. */
   readonly pendingLogin: JsonValue;
   /** What the provider gave at login (kept on the server: the browser never sees a token). */
