@@ -71,6 +71,13 @@ export interface AppDeps {
   readonly bodyLimit?: number;
   /** Observes each pipeline stage as it runs (tracing, tests). */
   readonly onStage?: (name: StageName, request: FastifyRequest) => void;
+  /** Told of every answered request (metrics): the route's pattern, never the address, which may hold a token. */
+  readonly onAnswered?: (measure: {
+    readonly route: string;
+    readonly method: string;
+    readonly status: number;
+    readonly durationMs: number;
+  }) => void;
 }
 
 /** An incoming `X-Correlation-ID` is taken as is only when it looks like one; otherwise a new one is made. */
@@ -143,6 +150,12 @@ export const buildApp = async (deps: AppDeps): Promise<FastifyInstance> => {
   });
 
   app.addHook('onResponse', (request, reply, done) => {
+    deps.onAnswered?.({
+      route: request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched'),
+      method: request.method,
+      status: reply.statusCode,
+      durationMs: reply.elapsedTime,
+    });
     request.log.info(
       {
         method: request.method,

@@ -38,7 +38,7 @@ import {
   type ProcessDueJobs,
 } from '#app/application/use-cases/process-jobs.ts';
 import { startJobWorker, type JobWorker } from '#app/application/use-cases/job-worker.ts';
-import type { MetricsExposition } from '#app/application/ports/metrics.ts';
+import type { Metrics, MetricsExposition } from '#app/application/ports/metrics.ts';
 import { createPrometheusMetrics } from '#app/adapters/prometheus/metrics.ts';
 import { createMemoryCircuitBreaker } from '#app/adapters/memory/circuit-breaker.ts';
 import { createMemoryRateLimiter } from '#app/adapters/memory/rate-limiter.ts';
@@ -116,6 +116,8 @@ export interface App {
    * retry jobs, and the breakers' states and the queue's depth read now.
    */
   readonly metrics: () => Promise<MetricsExposition>;
+  /** Counts one answered HTTP request in this process's metrics. */
+  readonly countHttpRequest: Metrics['httpRequest'];
   /** One round of the retry worker, watched by `observer` too (`vigilance worker --once`). */
   workerRound(observer?: JobObserver): Promise<number>;
   /** Starts a retry worker in this process; compose's close() stops it. */
@@ -415,6 +417,9 @@ export const compose = async (
       breaker,
       queueDepth,
       metrics: () => metrics.expose(),
+      countHttpRequest: (measure) => {
+        metrics.httpRequest(measure);
+      },
       workerRound: (observer) => observedWorker(observer)(),
       startWorker: (workerOptions = {}) => {
         const worker = startJobWorker({

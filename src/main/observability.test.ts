@@ -83,6 +83,24 @@ describe('GET /metrics over the composed application', () => {
     expect(res.body).toContain('# TYPE vigilance_registry_calls_total counter');
   });
 
+  it('counts the requests the server answered by route pattern, never by address (a token stays out)', async () => {
+    const token = 'Zk9'.repeat(14) + 'Q';
+    await server.inject({ method: 'GET', url: `/verify/${token}` });
+    await server.inject({ method: 'GET', url: '/nowhere' });
+    await server.inject({ method: 'GET', url: '/api/v1/assessments' });
+    const res = await server.inject({ method: 'GET', url: '/metrics' });
+    expect(res.body).toContain(
+      'vigilance_http_requests_total{route="/verify/:token",method="GET",status="404"} 1',
+    );
+    expect(res.body).toContain(
+      'vigilance_http_requests_total{route="unmatched",method="GET",status="404"} 1',
+    );
+    expect(res.body).toContain(
+      'vigilance_http_requests_total{route="/api/v1/assessments",method="GET",status="401"} 1',
+    );
+    expect(res.body).not.toContain(token);
+  });
+
   it("counts each registry call once, the assessment's and the worker's retry, and the retry job", async () => {
     sandbox.setFaults({ vies: [{ status: 503, times: 1 }] });
     const sandboxBefore = sandbox.calls();

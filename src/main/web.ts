@@ -121,6 +121,7 @@ export const composeWeb = async (app: App, options: WebOptions = {}): Promise<Ht
     ...(options.logStream === undefined ? {} : { logStream: options.logStream }),
     ...(api.trustProxyHops > 0 ? { trustProxy: api.trustProxyHops } : {}),
     ...(options.onStage === undefined ? {} : { onStage: options.onStage }),
+    ...(options.metrics === true ? { onAnswered: app.countHttpRequest } : {}),
     mounts,
     publicRoutes: {
       publicVerification: app.useCases.publicVerification,

@@ -117,6 +117,26 @@ describe('Prometheus metrics', () => {
     expect(s.get('vigilance_breaker_backend_changes_total{backend="redis"}')).toBe(1);
   });
 
+  it('counts HTTP requests by route pattern, method and status, and observes their durations', async () => {
+    const { metrics, scrape } = setUp();
+    metrics.httpRequest({ route: '/api/v1/assessments/:id', method: 'GET', status: 200, durationMs: 4 });
+    metrics.httpRequest({ route: '/api/v1/assessments/:id', method: 'GET', status: 200, durationMs: 30 });
+    metrics.httpRequest({ route: 'unmatched', method: 'GET', status: 404, durationMs: 1 });
+    const s = await scrape();
+    expect(
+      s.get('vigilance_http_requests_total{route="/api/v1/assessments/:id",method="GET",status="200"}'),
+    ).toBe(2);
+    expect(s.get('vigilance_http_requests_total{route="unmatched",method="GET",status="404"}')).toBe(1);
+    expect(
+      s.get(
+        'vigilance_http_request_duration_seconds_bucket{le="0.005",route="/api/v1/assessments/:id",method="GET"}',
+      ),
+    ).toBe(1);
+    expect(
+      s.get('vigilance_http_request_duration_seconds_count{route="/api/v1/assessments/:id",method="GET"}'),
+    ).toBe(2);
+  });
+
   it('reads the breakers and the queue at each scrape', async () => {
     const { states, depth, scrape } = setUp();
     depth.pending = 3;

@@ -21,6 +21,9 @@ export const METRIC_SOURCES: readonly SourceName[] = ['sirene', 'bodacc', 'vies'
 /** From 10 ms (a cached answer) to 10 s (past the default 8-second registry timeout), in seconds. */
 export const REGISTRY_CALL_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** An API read takes milliseconds; an assessment, as long as its slowest registry; a seal, tens of milliseconds. */
+export const HTTP_REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
 /** Ordered by how bad it is, so `max` over instances or time says the worst. */
 export const BREAKER_STATE_VALUES: Readonly<Record<BreakerState, number>> = {
   CLOSED: 0,
@@ -75,6 +78,19 @@ export const createPrometheusMetrics = (
     name: 'vigilance_breaker_backend_changes_total',
     help: "Switches of the shared circuit breaker's state: to its in-memory fallback (Redis unreachable), back to Redis.",
     labelNames: ['backend'] as const,
+    registers,
+  });
+  const httpRequests = new Counter({
+    name: 'vigilance_http_requests_total',
+    help: 'HTTP requests answered, by route pattern, method and status code (rejections included).',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers,
+  });
+  const httpDurations = new Histogram({
+    name: 'vigilance_http_request_duration_seconds',
+    help: 'How long the server took to answer, by route pattern and method.',
+    labelNames: ['route', 'method'] as const,
+    buckets: HTTP_REQUEST_BUCKETS,
     registers,
   });
   const queue = new Gauge({
@@ -132,6 +148,10 @@ export const createPrometheusMetrics = (
     },
     breakerBackend: (backend) => {
       backendChanges.inc({ backend });
+    },
+    httpRequest: ({ route, method, status, durationMs }) => {
+      httpRequests.inc({ route, method, status: String(status) });
+      httpDurations.observe({ route, method }, Math.max(0, durationMs) / 1000);
     },
     expose: async () => {
       await readGauges();

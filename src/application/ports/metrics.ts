@@ -11,6 +11,15 @@ export interface RegistryCallMeasure {
   readonly durationMs: number;
 }
 
+/** One HTTP request as answered: the route's pattern (never the address itself, which may hold a token), its method, status and duration. */
+export interface HttpRequestMeasure {
+  /** The route as declared (`/api/v1/assessments/:id`), or `unmatched` for an address no route serves. */
+  readonly route: string;
+  readonly method: string;
+  readonly status: number;
+  readonly durationMs: number;
+}
+
 /** A scrape's answer: the text exposition and the content type it must be served with. */
 export interface MetricsExposition {
   readonly contentType: string;
@@ -34,5 +43,7 @@ export interface Metrics {
    * memory, this process's breakers are its own.
    */
   breakerBackend(backend: 'redis' | 'memory'): void;
+  /** One HTTP request the server answered (rejections included). */
+  httpRequest(measure: HttpRequestMeasure): void;
   expose(): Promise<MetricsExposition>;
 }
