@@ -11,6 +11,30 @@ export type { ApiDeps } from './api-context.ts';
 
 export const OPENAPI_PATH = '/api/v1/openapi.json';
 
+const DESCRIBED_PREFIXES = ['/api/v1/', '/auth/', '/oauth/', '/verify/'];
+
+/** application/problem+json, as every error is answered (see docs/errors.md for the codes). */
+const PROBLEM_SCHEMA = {
+  $id: 'Problem',
+  type: 'object',
+  description: 'An error (RFC 9457 problem details); `code` is stable, see docs/errors.md',
+  properties: {
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    code: { type: 'string' },
+    detail: { type: 'string' },
+    errors: {
+      type: 'array',
+      items: { type: 'object', properties: { where: { type: 'string' }, message: { type: 'string' } } },
+    },
+    error: { type: 'string', description: 'RFC 6749 error (token endpoint)' },
+    error_description: { type: 'string' },
+  },
+  required: ['type', 'title', 'status', 'code'],
+  additionalProperties: true,
+} as const;
+
 /**
  * The authenticated API under /api/v1, login, the token endpoint, and their description: OpenAPI 3.1 generated
  * from the routes' own schemas (what validates a request is what the document says) at /api/v1/openapi.json, and
@@ -18,6 +42,11 @@ export const OPENAPI_PATH = '/api/v1/openapi.json';
  */
 export const registerApi = async (app: FastifyInstance, deps: ApiDeps): Promise<void> => {
   await app.register(swagger, {
+    // Shared schemas keep their own names in components (Problem), not generated ones.
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json.$id === 'string' ? json.$id : `def-${String(i)}`,
+    },
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -43,6 +72,15 @@ export const registerApi = async (app: FastifyInstance, deps: ApiDeps): Promise<
     },
   });
 
+  // Every error of the API is a problem (RFC 9457): described once, referenced by every route's 4XX and 5XX.
+  app.addSchema(PROBLEM_SCHEMA);
+  app.addHook('onRoute', (route) => {
+    if (!DESCRIBED_PREFIXES.some((prefix) => route.url.startsWith(prefix))) return;
+    const schema = (route.schema ??= {});
+    const response = (schema.response ??= {}) as Record<string, unknown>;
+    response['4XX'] ??= { $ref: 'Problem#' };
+    response['5XX'] ??= { $ref: 'Problem#' };
+  });
   registerHomePage(app, deps);
   registerAuthRoutes(app, deps);
   registerResourceRoutes(app, deps);

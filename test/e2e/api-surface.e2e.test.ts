@@ -88,12 +88,14 @@ interface ProblemBody {
 
 interface OpenApiOperation {
   readonly summary?: string;
+  readonly responses?: Record<string, unknown>;
   readonly requestBody?: { readonly content?: Record<string, { readonly schema?: unknown }> };
 }
 
 interface OpenApiDocument {
   readonly openapi: string;
   readonly paths: Record<string, Record<string, OpenApiOperation>>;
+  readonly components?: { readonly schemas?: Record<string, { readonly required?: readonly string[] }> };
 }
 
 /** The routes the server has, as `METHOD /path/{param}`, read from Fastify's route tree (HEAD left out). */
@@ -248,6 +250,18 @@ describe('the API surface', () => {
             .map(([method]) => `${method.toUpperCase()} ${path}`),
         );
       expect(without).toEqual([]);
+    });
+
+    it('describes the errors of every /api/v1 operation as a Problem with its stable code', () => {
+      expect(doc.components?.schemas?.Problem?.required).toEqual(['type', 'title', 'status', 'code']);
+      const undescribed = Object.entries(doc.paths)
+        .filter(([path]) => path.startsWith('/api/v1/'))
+        .flatMap(([path, operations]) =>
+          Object.entries(operations)
+            .filter(([, op]) => !['4XX', '5XX'].every((status) => op.responses?.[status] !== undefined))
+            .map(([method]) => `${method.toUpperCase()} ${path}`),
+        );
+      expect(undescribed).toEqual([]);
     });
 
     it('gives every /api/v1 operation that takes a body (POST, PUT, PATCH) a requestBody schema', () => {
