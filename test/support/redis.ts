@@ -153,3 +153,21 @@ export const startRedisProxy = async (url = redisUrl): Promise<RedisProxy> => {
     },
   };
 };
+
+/**
+ * Runs `body` with a client of the product's making connected through a fresh proxy to REDIS_URL, which the body
+ * may hang or stop; afterwards the proxy is resumed and both are closed, whatever happened.
+ */
+export const withRedisProxy = async (
+  body: (proxy: RedisProxy, connection: RedisConnection) => Promise<void>,
+): Promise<void> => {
+  const proxy = await startRedisProxy();
+  const connection = await openTestRedis(proxy.url);
+  try {
+    await body(proxy, connection);
+  } finally {
+    proxy.resume();
+    await connection.close();
+    await proxy.close();
+  }
+};

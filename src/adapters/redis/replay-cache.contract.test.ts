@@ -8,7 +8,7 @@ import {
   deleteKeys,
   describeOnRedis,
   openTestRedis,
-  startRedisProxy,
+  withRedisProxy,
   uniqueKeyPrefix,
 } from '../../../test/support/redis.ts';
 import { openRedis, type RedisConnection } from './client.ts';
@@ -102,35 +102,24 @@ describeOnRedis('Redis replay cache', () => {
 
   describe('when Redis fails', () => {
     it('throws REPLAY_CACHE_UNAVAILABLE once Redis has stopped, never answering a first use', async () => {
-      const proxy = await startRedisProxy();
-      const connection = await openTestRedis(proxy.url);
-      try {
+      await withRedisProxy(async (proxy, connection) => {
         const cache = createRedisReplayCache({ redis: connection.redis, keyPrefix: PREFIX });
         expect(await cache.firstUse(newProofId(), HOUR_MS)).toBe(true);
 
         await proxy.stop();
         await expectUnavailable(cache);
-      } finally {
-        await connection.close();
-        await proxy.close();
-      }
+      });
     });
 
     it('throws REPLAY_CACHE_UNAVAILABLE when Redis hangs, once its commands time out', async () => {
-      const proxy = await startRedisProxy();
-      const connection = await openTestRedis(proxy.url);
-      try {
+      await withRedisProxy(async (proxy, connection) => {
         const cache = createRedisReplayCache({ redis: connection.redis, keyPrefix: PREFIX });
         proxy.hang();
         await expectUnavailable(cache);
         // The commands did reach the hung server: they failed because they timed out.
         expect(proxy.held().toUpperCase()).toContain('SET');
         expect(connection.redis.status).toBe('ready');
-      } finally {
-        proxy.resume();
-        await connection.close();
-        await proxy.close();
-      }
+      });
     });
   });
 });

@@ -13,7 +13,7 @@ import {
   deleteKeys,
   describeOnRedis,
   openTestRedis,
-  startRedisProxy,
+  withRedisProxy,
   uniqueKeyPrefix,
 } from '../../../test/support/redis.ts';
 import { openRedis, type RedisConnection } from './client.ts';
@@ -136,9 +136,7 @@ describeOnRedis('Redis session store', () => {
 
   describe('when Redis fails', () => {
     it('throws SESSION_STORE_UNAVAILABLE once Redis has stopped', async () => {
-      const proxy = await startRedisProxy();
-      const connection = await openTestRedis(proxy.url);
-      try {
+      await withRedisProxy(async (proxy, connection) => {
         const store = createRedisSessionStore({ redis: connection.redis, keyPrefix: PREFIX });
         const id = newSessionId();
         await store.set(id, loggedIn(), HOUR_MS);
@@ -146,27 +144,18 @@ describeOnRedis('Redis session store', () => {
 
         await proxy.stop();
         await expectUnavailable(store);
-      } finally {
-        await connection.close();
-        await proxy.close();
-      }
+      });
     });
 
     it('throws SESSION_STORE_UNAVAILABLE when Redis hangs, once its commands time out', async () => {
-      const proxy = await startRedisProxy();
-      const connection = await openTestRedis(proxy.url);
-      try {
+      await withRedisProxy(async (proxy, connection) => {
         const store = createRedisSessionStore({ redis: connection.redis, keyPrefix: PREFIX });
         proxy.hang();
         await expectUnavailable(store);
         // The commands did reach the hung server: they failed because they timed out.
         expect(proxy.held().toUpperCase()).toContain('SET');
         expect(connection.redis.status).toBe('ready');
-      } finally {
-        proxy.resume();
-        await connection.close();
-        await proxy.close();
-      }
+      });
     });
   });
 });
