@@ -105,8 +105,8 @@ interface EntryRow {
 const ENTRY_COLUMNS = `seq, id::text as id, occurred_at, account_id::text as account_id, actor_id::text as actor_id,
   ip, user_agent, correlation_id, action, entity_type, entity_id, before, after, prev_hash, hash`;
 
-// A stored value that is not what append writes (a tampered row) must still be hashed, and then fail to match.
-const chainedOf = (row: EntryRow): ChainedAuditEntry => ({
+/** The entry as stored, without its chain links. */
+const entryOf = (row: EntryRow) => ({
   seq: Number(row.seq),
   id: row.id,
   occurredAt: String(row.occurred_at),
@@ -120,25 +120,12 @@ const chainedOf = (row: EntryRow): ChainedAuditEntry => ({
   entityId: row.entity_id,
   before: row.before,
   after: row.after,
-  prevHash: row.prev_hash,
 });
 
-const storedOf = (row: EntryRow): StoredAuditEntry => ({
-  seq: Number(row.seq),
-  id: row.id,
-  occurredAt: String(row.occurred_at),
-  accountId: row.account_id,
-  actorId: row.actor_id,
-  ip: row.ip,
-  userAgent: row.user_agent,
-  correlationId: row.correlation_id,
-  action: row.action,
-  entityType: row.entity_type,
-  entityId: row.entity_id,
-  before: row.before,
-  after: row.after,
-  hash: row.hash,
-});
+// A stored value that is not what append writes (a tampered row) must still be hashed, and then fail to match.
+const chainedOf = (row: EntryRow): ChainedAuditEntry => ({ ...entryOf(row), prevHash: row.prev_hash });
+
+const storedOf = (row: EntryRow): StoredAuditEntry => ({ ...entryOf(row), hash: row.hash });
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
