@@ -151,7 +151,8 @@ describe('loadConfig', () => {
             corsOrigins: ['https://vigilance.example'],
             trustProxyHops: 0,
             oidcProviders: [],
-            localLogin: true,
+            // Served under a public name: the embedded login (no password) is not.
+            localLogin: false,
             tokenKeyFile: '.vigilance/keys/token-signing-key.json',
             perMinute: { api: 1200, apiWrite: 120, auth: 60, token: 60 },
           },
@@ -159,6 +160,26 @@ describe('loadConfig', () => {
       });
       const production = loadConfig({ DATABASE_URL: 'postgres://db/vigilance' });
       expect(production.ok && production.value.api.localLogin).toBe(false);
+      const laptop = loadConfig({});
+      expect(laptop.ok && laptop.value.api.localLogin).toBe(true);
+      const exposed = loadConfig({ VIGILANCE_HOST: '0.0.0.0' });
+      expect(exposed.ok && exposed.value.api.localLogin).toBe(false);
+    });
+
+    it('refuses the embedded login (no password) anywhere but on a loopback address and URL', () => {
+      for (const env of [
+        { VIGILANCE_LOCAL_LOGIN: 'on', VIGILANCE_HOST: '0.0.0.0' },
+        { VIGILANCE_LOCAL_LOGIN: 'on', VIGILANCE_PUBLIC_URL: 'https://vigilance.example' },
+      ]) {
+        const config = loadConfig(env);
+        expect(config.ok).toBe(false);
+        if (!config.ok) expect(config.error.message).toContain('VIGILANCE_LOCAL_LOGIN=on needs a loopback');
+      }
+      const local = loadConfig({
+        VIGILANCE_LOCAL_LOGIN: 'on',
+        VIGILANCE_PUBLIC_URL: 'http://127.0.0.1:9000',
+      });
+      expect(local.ok && local.value.api.localLogin).toBe(true);
     });
 
     it('reads hosts, origins, proxies, providers, local login, the token key and the budgets', () => {

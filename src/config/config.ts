@@ -227,7 +227,7 @@ export const loadConfig = (env: Env): Result<Config, ConfigError> => {
   }
   const baseUrl =
     publicUrl.value ?? `http://localhost:${String(port.value === 0 ? DEFAULT_PORT : port.value)}`;
-  const api = apiConfig(env, baseUrl, dir, databaseUrl === '');
+  const api = apiConfig(env, baseUrl, dir, databaseUrl === '', host === '' ? '127.0.0.1' : host);
   if (!api.ok) return api;
   return ok(
     Object.freeze({
@@ -310,11 +310,14 @@ const oidcProviders = (raw: string | undefined): Result<OidcProviderSetting[], C
   return ok(providers);
 };
 
+const LOOPBACK = new Set(['127.0.0.1', '::1', '[::1]', 'localhost']);
+
 const apiConfig = (
   env: Env,
   publicBaseUrl: string,
   dataDir: string,
   embedded: boolean,
+  listenHost: string,
 ): Result<ApiConfig, ConfigError> => {
   const publicHost = new URL(publicBaseUrl).hostname.replace(/^\[|\]$/g, '');
   const hosts = list(env.VIGILANCE_TRUSTED_HOSTS);
@@ -336,6 +339,15 @@ const apiConfig = (
   if (local !== '' && local !== 'on' && local !== 'off') {
     return problem(`VIGILANCE_LOCAL_LOGIN must be "on" or "off", not "${local}".`);
   }
+  // The embedded provider asks for no password: whoever reaches it logs in as anyone. It is for one person on their
+  // own machine, so it is only ever served on a loopback address, under a loopback public URL.
+  const loopbackOnly = LOOPBACK.has(listenHost) && LOOPBACK.has(publicHost);
+  if (local === 'on' && !loopbackOnly) {
+    return problem(
+      'VIGILANCE_LOCAL_LOGIN=on needs a loopback VIGILANCE_HOST and VIGILANCE_PUBLIC_URL (127.0.0.1, ::1 or ' +
+        'localhost): the embedded login asks for no password. Configure VIGILANCE_OIDC_PROVIDERS instead.',
+    );
+  }
   const rates = {
     api: positiveInt(env, 'VIGILANCE_API_REQUESTS_PER_MINUTE', 1200, 'of requests'),
     apiWrite: positiveInt(env, 'VIGILANCE_API_WRITES_PER_MINUTE', 120, 'of requests'),
@@ -353,7 +365,7 @@ const apiConfig = (
       corsOrigins: Object.freeze(origins.length > 0 ? origins : [new URL(publicBaseUrl).origin]),
       trustProxyHops: hops === '' ? 0 : Number(hops),
       oidcProviders: Object.freeze(providers.value),
-      localLogin: local === '' ? embedded : local === 'on',
+      localLogin: local === '' ? embedded && loopbackOnly : local === 'on',
       tokenKeyFile: tokenKey === '' ? `${dataDir}/keys/token-signing-key.json` : tokenKey,
       perMinute: Object.freeze({
         api: value(rates.api),
