@@ -11,11 +11,12 @@ import { createUuidGenerator } from '#app/adapters/system/id-generator.ts';
 import type { Result } from '#app/domain/result.ts';
 import type { AccountAccess, Role, TenancyMode } from '#app/domain/tenancy.ts';
 import type { Account } from '../ports/account-store.ts';
-import type { AuditLog, StoredAuditEntry } from '../ports/audit-log.ts';
+import type { StoredAuditEntry } from '../ports/audit-log.ts';
 import type { MachineTokens } from '../ports/machine-tokens.ts';
 import type { Stores, UnitOfWork } from '../ports/unit-of-work.ts';
 import { describeOnEachDatabase, type TestDatabase } from '../../../test/support/databases.ts';
 import { createManualClock } from '../../../test/support/manual-clock.ts';
+import { meetingAtFirstAppend } from '../../../test/support/races.ts';
 import { actorIdOf, makeResolveAccess, type Principal, type RequestContext } from './access.ts';
 import { makeAccountUseCases, type AccountError, type AccountUseCases } from './accounts.ts';
 
@@ -28,34 +29,6 @@ const value = <T>(result: Result<T, AccountError>): T => {
 
 const errorCode = (result: Result<unknown, AccountError>): AccountError['code'] | 'ok' =>
   result.ok ? 'ok' : result.error.code;
-
-/**
- * The unit of work with each transaction's first audit append held until `parties` transactions have reached
- * theirs: all of them have read what they decide on before any of them writes.
- */
-const meetingAtFirstAppend = (unitOfWork: UnitOfWork, parties: number): UnitOfWork => {
-  let arrived = 0;
-  let releaseAll: () => void = () => undefined;
-  const allArrived = new Promise<void>((resolve) => {
-    releaseAll = resolve;
-  });
-  return {
-    run: (work) =>
-      unitOfWork.run((stores) => {
-        let first = true;
-        const append: AuditLog['append'] = async (entry) => {
-          if (first && arrived < parties) {
-            first = false;
-            arrived += 1;
-            if (arrived === parties) releaseAll();
-            await allArrived;
-          }
-          return stores.audit.append(entry);
-        };
-        return work({ ...stores, audit: { ...stores.audit, append } });
-      }),
-  };
-};
 
 describeOnEachDatabase('account use cases', (target) => {
   let t: TestDatabase;

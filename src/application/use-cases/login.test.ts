@@ -3,11 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqlStores, createSqlUnitOfWork } from '#app/adapters/sql/unit-of-work.ts';
 import { createUuidGenerator } from '#app/adapters/system/id-generator.ts';
 import type { Result } from '#app/domain/result.ts';
-import type { AuditLog, StoredAuditEntry } from '../ports/audit-log.ts';
+import type { StoredAuditEntry } from '../ports/audit-log.ts';
 import type { VerifiedIdentity } from '../ports/identity-provider.ts';
 import type { Stores, UnitOfWork } from '../ports/unit-of-work.ts';
 import { describeOnEachDatabase, type TestDatabase } from '../../../test/support/databases.ts';
 import { createManualClock } from '../../../test/support/manual-clock.ts';
+import { meetingAtFirstAppend } from '../../../test/support/races.ts';
 import type { RequestContext } from './access.ts';
 import { makeAccountUseCases } from './accounts.ts';
 import { makeLoginUseCases, type LoginUseCases } from './login.ts';
@@ -34,34 +35,6 @@ const identity = (over: Partial<VerifiedIdentity> = {}): VerifiedIdentity => ({
   tokens: { id_token: 'opaque' },
   ...over,
 });
-
-/**
- * The unit of work with each transaction's first audit append held until `parties` transactions have reached
- * theirs: all of them have read what they decide on before any of them writes.
- */
-const meetingAtFirstAppend = (unitOfWork: UnitOfWork, parties: number): UnitOfWork => {
-  let arrived = 0;
-  let releaseAll: () => void = () => undefined;
-  const allArrived = new Promise<void>((resolve) => {
-    releaseAll = resolve;
-  });
-  return {
-    run: (work) =>
-      unitOfWork.run((stores) => {
-        let first = true;
-        const append: AuditLog['append'] = async (entry) => {
-          if (first && arrived < parties) {
-            first = false;
-            arrived += 1;
-            if (arrived === parties) releaseAll();
-            await allArrived;
-          }
-          return stores.audit.append(entry);
-        };
-        return work({ ...stores, audit: { ...stores.audit, append } });
-      }),
-  };
-};
 
 describeOnEachDatabase('login use cases', (target) => {
   let t: TestDatabase;
