@@ -141,6 +141,7 @@ export const composeWeb = async (app: App, options: WebOptions = {}): Promise<Ht
         replay,
         apiClients: stores.apiClients,
         clock,
+        issuer: base,
       }),
       resolveAccess: makeResolveAccess({ accounts: stores.accounts }),
       accounts: makeAccountUseCases({ unitOfWork, stores, clock, ids, machineTokens }),

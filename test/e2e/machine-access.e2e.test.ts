@@ -233,6 +233,13 @@ describe('machine access: client credentials, private_key_jwt and DPoP-bound tok
         currentAccountId: accountId,
       });
     });
+
+    it('grants a token for an assertion whose audience is the issuer identifier (the recommended form)', async () => {
+      const assertion = await clientAssertion(client.clientKey, client.clientId, web.baseUrl);
+      const response = await postToken(tokenFields(assertion), await tokenProof(client.dpopKey));
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { token_type: string }).token_type).toBe('DPoP');
+    });
   });
 
   describe('the token endpoint refuses, in RFC 6749 terms', () => {

@@ -197,7 +197,7 @@ describe('verifyClientAssertion', () => {
     { alg = 'ES256', key = client.privateKey }: { alg?: string; key?: CryptoKey | Uint8Array } = {},
   ): Promise<string> => sign(claims(overrides), { alg }, key);
   const verify = (text: string, jwk: PublicJwk = client.publicJwk) =>
-    tokens.verifyClientAssertion(text, { clientId: CLIENT_ID, jwk, audience: TOKEN_ENDPOINT });
+    tokens.verifyClientAssertion(text, { clientId: CLIENT_ID, jwk, audiences: [TOKEN_ENDPOINT, ISSUER] });
 
   it('accepts an ES256 assertion by the registered EC key and returns its jti and exp', async () => {
     const jti = randomUUID();
@@ -215,6 +215,14 @@ describe('verifyClientAssertion', () => {
   it('accepts an exp at most 300 s ahead and up to 30 s past, by clock tolerance', async () => {
     expect(await verify(await assertion({ exp: now() + 300 }))).toMatchObject({ ok: true });
     expect(await verify(await assertion({ iat: now() - 60, exp: now() - 29 }))).toMatchObject({ ok: true });
+  });
+
+  it('accepts our issuer identifier as the audience, as current advice recommends', async () => {
+    const jti = randomUUID();
+    expect(await verify(await assertion({ jti, aud: ISSUER }))).toEqual({
+      ok: true,
+      value: { jti, exp: now() + 60 },
+    });
   });
 
   it('refuses an assertion for another audience', async () => {

@@ -283,7 +283,7 @@ export const createJoseMachineTokens = (options: JoseMachineTokensOptions): Mach
           algorithms: [...algorithms],
           issuer: expected.clientId,
           subject: expected.clientId,
-          audience: expected.audience,
+          audience: [...expected.audiences],
           requiredClaims: ['exp', 'jti'],
           currentDate: clock.now(),
           clockTolerance: ASSERTION_CLOCK_TOLERANCE_SECONDS,
@@ -304,7 +304,7 @@ export const createJoseMachineTokens = (options: JoseMachineTokensOptions): Mach
       }
       // One audience only: an assertion naming other servers too could be replayed at them.
       if (Array.isArray(aud) && aud.length !== 1) {
-        return refuseClient('the client assertion must name this token endpoint as its only audience');
+        return refuseClient('the client assertion must name this server as its only audience');
       }
       return ok({ jti, exp });
     },

@@ -45,12 +45,13 @@ export interface MachineTokens {
   assertionClientId(assertion: string): string | null;
   /**
    * Verifies a client assertion: signed by `jwk` (ES256 or PS256/RS256 as the key allows, never `none` or an
-   * HMAC), iss = sub = clientId, aud = audience (the token endpoint), exp in the future and at most 5 minutes
+   * HMAC), iss = sub = clientId, aud = one of `audiences` (our issuer identifier, which current advice recommends,
+   * or the token endpoint's URL) and nothing else, exp in the future and at most 5 minutes
    * ahead, jti present.
    */
   verifyClientAssertion(
     assertion: string,
-    expected: { readonly clientId: string; readonly jwk: PublicJwk; readonly audience: string },
+    expected: { readonly clientId: string; readonly jwk: PublicJwk; readonly audiences: readonly string[] },
   ): Promise<Result<{ readonly jti: string; readonly exp: number }, MachineAuthError>>;
   /**
    * Verifies a DPoP proof: typ dpop+jwt, an asymmetric alg, a public `jwk` header, signature, htm and htu equal

@@ -12,6 +12,11 @@ export interface MachineAccessDeps {
   readonly clock: Clock;
   /** How long an access token is valid, in seconds (at most 600); 300 by default. */
   readonly tokenTtlSeconds?: number;
+  /**
+   * Our issuer identifier: a client assertion may name it as its audience (what current advice recommends) instead
+   * of the token endpoint's URL.
+   */
+  readonly issuer?: string;
 }
 
 /** A token request, as posted to the token endpoint (each form field undefined when absent). */
@@ -108,7 +113,8 @@ export const makeMachineAccess = (deps: MachineAccessDeps): MachineAccess => {
       const assertion = await deps.tokens.verifyClientAssertion(input.clientAssertion, {
         clientId: client.id,
         jwk: client.publicJwk,
-        audience: input.tokenEndpointUrl,
+        audiences:
+          deps.issuer === undefined ? [input.tokenEndpointUrl] : [input.tokenEndpointUrl, deps.issuer],
       });
       if (!assertion.ok) return tokenError('invalid_client', assertion.error.message);
       const assertionTtlMs = Math.max(
