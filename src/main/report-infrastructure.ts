@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Clock } from '#app/application/ports/clock.ts';
 import { InfrastructureError } from '#app/application/ports/infrastructure-error.ts';
@@ -12,6 +12,7 @@ import {
   verifyDownloadLink,
 } from '#app/adapters/filesystem/object-storage.ts';
 import { createPooledPdfRenderer } from '#app/adapters/pdf/worker-pool.ts';
+import { writeFileAtomically } from '#app/adapters/shared/atomic-file.ts';
 import type { Config } from '#app/config/config.ts';
 import { openSigner, type OpenSigner } from './signer.ts';
 
@@ -32,7 +33,8 @@ export const readOrCreateSecret = async (path: string): Promise<Uint8Array> => {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const secret = randomBytes(LINK_SECRET_BYTES);
   try {
-    await writeFile(path, secret, { mode: 0o600, flag: 'wx' });
+    // Whole or not at all: another process starting at once must never read half of it.
+    await writeFileAtomically(path, secret, 0o600, { replace: false });
     return new Uint8Array(secret);
   } catch (error) {
     // Another process made it first: use theirs.

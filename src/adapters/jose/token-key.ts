@@ -7,10 +7,11 @@ import {
   verify,
   type KeyObject,
 } from 'node:crypto';
-import { link, mkdir, open, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { calculateJwkThumbprint, type CryptoKey, type JWK } from 'jose';
+import { writeFileAtomically } from '#app/adapters/shared/atomic-file.ts';
 import { InfrastructureError } from '#app/application/ports/infrastructure-error.ts';
 
 /** The key that signs our access tokens: ES256 (ECDSA on P-256 with SHA-256). */
@@ -87,34 +88,6 @@ export const tokenKeyFromJwk = async (
   });
 };
 
-/**
- * Creates the file whole under a temporary name, flushed, then links it into place: a reader never sees it half
- * written, and when two processes create it at once the second link fails with EEXIST, so only one key is kept.
- */
-const createFileOnce = async (path: string, data: string, mode: number): Promise<void> => {
-  const temporary = `${path}.${randomBytes(8).toString('hex')}.tmp`;
-  const handle = await open(temporary, 'wx', mode);
-  try {
-    // The umask may have narrowed the mode; the private key must be exactly owner-only.
-    await handle.chmod(mode);
-    await handle.writeFile(data, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await link(temporary, path);
-  } finally {
-    await rm(temporary, { force: true });
-  }
-  const directory = await open(dirname(path), 'r');
-  try {
-    await directory.sync();
-  } finally {
-    await directory.close();
-  }
-};
-
 const readKeyFile = async (path: string): Promise<TokenKey | undefined> => {
   let text: string;
   try {
@@ -158,7 +131,7 @@ export const loadOrCreateTokenKey = async (path: string): Promise<TokenKey> => {
   if (existing !== undefined) return existing;
   try {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    await createFileOnce(path, await newKeyFile(), 0o600);
+    await writeFileAtomically(path, await newKeyFile(), 0o600, { replace: false });
   } catch (error) {
     // EEXIST: another process created the key first, and its key is the one.
     if (errnoCode(error) !== 'EEXIST') {

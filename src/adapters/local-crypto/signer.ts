@@ -8,9 +8,10 @@ import {
   randomBytes,
   type KeyObject,
 } from 'node:crypto';
-import { link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { writeFileAtomically } from '#app/adapters/shared/atomic-file.ts';
 import { InfrastructureError } from '#app/application/ports/infrastructure-error.ts';
 import {
   SEAL_ALGORITHM,
@@ -134,45 +135,6 @@ const unavailable = (message: string, cause?: unknown): InfrastructureError =>
 
 const errnoCode = (error: unknown): string | undefined =>
   error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
-
-/**
- * Writes a whole file under a temporary name, flushed, then moves it into place, so a reader or a crash never
- * sees it half written. `replace: false` never overwrites (link fails on an existing file): two processes
- * initialising the same directory cannot both win.
- */
-const writeFileAtomically = async (
-  path: string,
-  data: string,
-  mode: number,
-  { replace }: { readonly replace: boolean },
-): Promise<void> => {
-  const temporary = `${path}.${randomBytes(8).toString('hex')}.tmp`;
-  const handle = await open(temporary, 'wx', mode);
-  try {
-    // The umask may have narrowed the mode; the private key must be exactly owner-only.
-    await handle.chmod(mode);
-    await handle.writeFile(data, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    if (replace) await rename(temporary, path);
-    else await link(temporary, path);
-  } finally {
-    await rm(temporary, { force: true });
-  }
-};
-
-/** Flushes the directory entry of a rename, so the new file survives a power cut. */
-const syncDirectory = async (dir: string): Promise<void> => {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-};
 
 const parsePublishedKey = (value: unknown): PublishedKey | undefined => {
   if (typeof value !== 'object' || value === null) return undefined;
@@ -306,7 +268,6 @@ export const createLocalSigner = async (options: LocalSignerOptions): Promise<Si
     };
     try {
       await writeFileAtomically(keyringPath, serialiseKeyring(keyring), 0o644, { replace: false });
-      await syncDirectory(dir);
     } catch (error) {
       if (errnoCode(error) !== 'EEXIST') throw error;
       // Another process initialised the directory first: its key is the one, ours was never used.
@@ -360,7 +321,6 @@ export const createLocalSigner = async (options: LocalSignerOptions): Promise<Si
       keys: [key.published, ...before.keys],
     };
     await writeFileAtomically(keyringPath, serialiseKeyring(keyring), 0o644, { replace: true });
-    await syncDirectory(dir);
     await rm(privateKeyPath(before.currentKid), { force: true });
     return (await fresh()).currentKid;
   };

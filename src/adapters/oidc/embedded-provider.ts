@@ -3,10 +3,11 @@ import * as oidcProvider from 'oidc-provider';
 // @ts-expect-error -- as above. The package's own store, made per provider (its default prints a warning at start).
 import { createMemoryAdapter } from 'oidc-provider/lib/adapters/memory_adapter.js';
 import { createHash, generateKeyPair, randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
+import { writeFileAtomically } from '#app/adapters/shared/atomic-file.ts';
 import { InfrastructureError } from '#app/application/ports/infrastructure-error.ts';
 
 /** A relying party allowed to log in against the embedded provider: always one of our own servers. */
@@ -206,18 +207,10 @@ const loadOrCreateKeys = async (path: string): Promise<ProviderKeys> => {
   const existing = await read();
   if (existing !== null) return existing;
   const keys = await newKeys();
-  const temporary = `${path}.${randomBytes(8).toString('hex')}.tmp`;
   try {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const file = await open(temporary, 'wx', 0o600);
-    try {
-      await file.writeFile(`${JSON.stringify(keys, null, 2)}\n`, 'utf8');
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    // A hard link publishes the complete file in one step and fails if another process published first.
-    await link(temporary, path);
+    // Never over a file another process published meanwhile: theirs is the one.
+    await writeFileAtomically(path, `${JSON.stringify(keys, null, 2)}\n`, 0o600, { replace: false });
     return keys;
   } catch (error) {
     if (errorCode(error) === 'EEXIST') {
@@ -225,8 +218,6 @@ const loadOrCreateKeys = async (path: string): Promise<ProviderKeys> => {
       if (theirs !== null) return theirs;
     }
     throw keysUnreadable(error);
-  } finally {
-    await unlink(temporary).catch(() => undefined);
   }
 };
 
@@ -523,6 +514,17 @@ export const createEmbeddedProvider = async (options: EmbeddedProviderOptions): 
     );
   };
 
+  const sendExpired = (res: ServerResponse): void => {
+    send(
+      res,
+      400,
+      messagePage(
+        'Login expired',
+        'This login has expired or was opened elsewhere; start again from Vigilance.',
+      ),
+    );
+  };
+
   const interact = async (req: IncomingMessage, res: ServerResponse, uid: string): Promise<void> => {
     const action = `${prefix}/interaction/${uid}`;
     let details: InteractionDetails;
@@ -530,25 +532,11 @@ export const createEmbeddedProvider = async (options: EmbeddedProviderOptions): 
       details = await provider.interactionDetails(req, res);
     } catch (error) {
       if (!(error instanceof oidc.errors.SessionNotFound)) throw error;
-      send(
-        res,
-        400,
-        messagePage(
-          'Login expired',
-          'This login has expired or was opened elsewhere; start again from Vigilance.',
-        ),
-      );
+      sendExpired(res);
       return;
     }
     if (details.uid !== uid) {
-      send(
-        res,
-        400,
-        messagePage(
-          'Login expired',
-          'This login has expired or was opened elsewhere; start again from Vigilance.',
-        ),
-      );
+      sendExpired(res);
       return;
     }
     if (req.method === 'GET' || req.method === 'HEAD') {
