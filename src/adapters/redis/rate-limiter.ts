@@ -1,11 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { GRANTED, leasedSemaphore, refused, type Gate } from '#app/adapters/shared/permits.ts';
 import {
   checkLimits,
   type LimitRule,
-  type Permit,
   type RateLimiter,
   type SourceLimits,
 } from '#app/application/ports/rate-limiter.ts';
@@ -20,14 +19,6 @@ export interface RedisRateLimiterOptions {
   /** Every process that shares the budget uses the same prefix; keys are `<prefix>:rate:<source>` and so on. */
   readonly keyPrefix: string;
 }
-
-type Gate = () => Promise<Permit>;
-
-const RELEASED = (): Promise<void> => Promise.resolve();
-const GRANTED: Permit = Object.freeze({ granted: true, release: RELEASED });
-
-const refused = (retryAfterMs: number): Permit =>
-  Object.freeze({ granted: false, retryAfterMs: Math.max(1, Math.ceil(retryAfterMs)) });
 
 /**
  * A published rate, counted in Redis by rate-limiter-flexible (an atomic INCR with expiry: a fixed window that opens
@@ -94,34 +85,6 @@ const acquireInRedis = async (redis: Redis, key: string, max: number, leaseMs: n
 };
 
 /**
- * This process's share while Redis cannot answer: a counting semaphore with the rule's own maximum, whose places
- * lapse like Redis's. Leases all last as long, so insertion order is expiry order.
- */
-const fallbackSemaphore = (max: number, leaseMs: number): Gate => {
-  const held = new Map<number, number>();
-  let issued = 0;
-  return () => {
-    const now = performance.now();
-    for (const [id, lapsesAt] of held) {
-      if (lapsesAt > now) break;
-      held.delete(id);
-    }
-    if (held.size >= max) {
-      const [oldest = now] = held.values();
-      return Promise.resolve(refused(oldest - now));
-    }
-    issued += 1;
-    const id = issued;
-    held.set(id, now + leaseMs);
-    const release = (): Promise<void> => {
-      held.delete(id);
-      return Promise.resolve();
-    };
-    return Promise.resolve(Object.freeze({ granted: true, release }));
-  };
-};
-
-/**
  * Requests in flight, shared by every process. Each permit has its own id, so a release removes that permit and no
  * other: a late release, after the lease lapsed and the place went to someone else, frees nothing (a shared counter
  * with consume/reward would free the newcomer's place). A permit granted by the fallback is released there.
@@ -134,7 +97,7 @@ const concurrencyGate = (
   leaseMs: number,
 ): Gate => {
   const key = `${keyPrefix}:concurrency:${source}`;
-  const fallback = fallbackSemaphore(max, leaseMs);
+  const fallback = leasedSemaphore(max, leaseMs);
   return async () => {
     if (redis.status !== 'ready') return fallback();
     const id = randomUUID();
