@@ -10,16 +10,17 @@ import Fastify, {
 import type { RequestLimiter } from '#app/application/ports/request-limiter.ts';
 import type { SessionStore } from '#app/application/ports/session-store.ts';
 import { registerApi, type ApiDeps } from './api.ts';
-import { makePipeline, runPipeline, SECURITY_HEADERS, type StageName } from './pipeline.ts';
+import { localeOf, makePipeline, runPipeline, SECURITY_HEADERS, type StageName } from './pipeline.ts';
 import {
   isProblemError,
+  problemIn,
   PROBLEM_CONTENT_TYPE,
   PROBLEMS,
   problemBody,
   problemOf,
   type ProblemCode,
 } from './problems.ts';
-import { localized, NO_STORE, sendProblem, sendProblemObject } from './replies.ts';
+import { NO_STORE, sendProblem, sendProblemObject } from './replies.ts';
 import { maskToken, registerPublicRoutes, type PublicRoutesDeps } from './public-routes.ts';
 
 /** The route classes and their default budgets per client address a minute (see RequestLimiter). */
@@ -141,7 +142,6 @@ export const buildApp = async (deps: AppDeps): Promise<FastifyInstance> => {
     now: deps.now ?? (() => new Date()),
     trustedHosts: deps.trustedHosts,
     corsOrigins: deps.corsOrigins ?? [],
-    ...(deps.onStage === undefined ? {} : { onStage: deps.onStage }),
   });
   app.addHook('onRequest', async (request, reply) => {
     await runPipeline(stages, request, reply, deps.onStage);
@@ -188,7 +188,7 @@ export const buildApp = async (deps: AppDeps): Promise<FastifyInstance> => {
       }
     ).validation;
     if (code === 'VALIDATION_FAILED' && validation !== undefined) {
-      const problem = { ...PROBLEMS.VALIDATION_FAILED, ...localized('VALIDATION_FAILED', request) };
+      const problem = problemIn('VALIDATION_FAILED', localeOf(request));
       const context = (error as { validationContext?: string }).validationContext ?? 'request';
       return sendProblemObject(request, reply, {
         ...problem,

@@ -115,8 +115,6 @@ export interface PipelineDeps {
   readonly trustedHosts: readonly string[];
   /** Origins (scheme://host[:port]) whose browsers may call the API with credentials. */
   readonly corsOrigins: readonly string[];
-  /** Observes each stage as it runs (tracing, tests). */
-  readonly onStage?: (name: StageName, request: FastifyRequest) => void;
 }
 
 /**

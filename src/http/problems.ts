@@ -197,15 +197,23 @@ export const PROBLEMS: Readonly<Record<ProblemCode, Problem>> = Object.fromEntri
   CODES.map((code) => [code, build(code, 'en')]),
 ) as Record<ProblemCode, Problem>;
 
+const IN: Readonly<Record<Lang, Readonly<Record<ProblemCode, Problem>>>> = {
+  en: PROBLEMS,
+  fr: Object.fromEntries(CODES.map((code) => [code, build(code, 'fr')])) as Record<ProblemCode, Problem>,
+};
+
+/** A fixed problem in a language. */
+export const problemIn = (code: ProblemCode, lang: Lang): Problem => IN[lang][code];
+
+const serialized = (lang: Lang): Readonly<Record<ProblemCode, string>> =>
+  Object.fromEntries(CODES.map((code) => [code, JSON.stringify(IN[lang][code])])) as Record<
+    ProblemCode,
+    string
+  >;
+
 const BODIES: Readonly<Record<Lang, Readonly<Record<ProblemCode, string>>>> = {
-  en: Object.fromEntries(CODES.map((code) => [code, JSON.stringify(build(code, 'en'))])) as Record<
-    ProblemCode,
-    string
-  >,
-  fr: Object.fromEntries(CODES.map((code) => [code, JSON.stringify(build(code, 'fr'))])) as Record<
-    ProblemCode,
-    string
-  >,
+  en: serialized('en'),
+  fr: serialized('fr'),
 };
 
 /** The serialized English bodies, made once: a fixed problem is always exactly these bytes. */

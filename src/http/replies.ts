@@ -11,9 +11,6 @@ import {
 
 export const NO_STORE = 'no-store';
 
-export const localized = (code: ProblemCode, request: FastifyRequest): Problem =>
-  JSON.parse(problemBody(code, localeOf(request))) as Problem;
-
 const finishProblem = (request: FastifyRequest, reply: FastifyReply, status: number): FastifyReply => {
   withCommonHeaders(reply, request.id);
   return reply
